@@ -1,0 +1,73 @@
+"""Losses of the method: L1 on heatmap-space joints and the multi-view consistency loss.
+
+Paper eq. 9-10: L = 1.0 * L1 + 0.1 * L_MVC, where L1 is the mean absolute error between the
+predicted and target heatmap coordinates (x, y cells; z bins) and
+
+  L_MVC = (1/J) sum_j sum_{c < c'} || Pi_c(y_c)_j - Pi_c'(y_c')_j ||_1
+
+compares every pair of views after mapping each view's prediction back to world coordinates
+with Pi (:func:`mvssl.geometry.normalize.heatmap_to_world`). ``mvc_loss`` returns it in
+``unit_mm`` units (the trainer passes the depth-bin size cube/D, so that both terms are in voxels).
+"""
+
+from __future__ import annotations
+
+import chex
+import jax
+import jax.numpy as jnp
+
+from mvssl.geometry import camera as camlib
+from mvssl.geometry import normalize
+
+
+def l1_loss(pred: jax.Array, target: jax.Array, weight: jax.Array | None = None) -> jax.Array:
+  """Mean absolute error over the last axis' components and the joints.
+
+  Args:
+    pred, target: [..., J, 3] heatmap coordinates.
+    weight: optional [...] per-pose weight (e.g. 0 for padding); the result is a weighted mean.
+  Returns:
+    [] loss.
+  """
+  chex.assert_equal_shape([pred, target])
+  per_pose = jnp.mean(jnp.abs(pred - target), axis=(-2, -1))
+  if weight is None:
+    return jnp.mean(per_pose)
+  return jnp.sum(per_pose * weight) / jnp.maximum(jnp.sum(weight), 1.0)
+
+
+def pairwise_l1(world: jax.Array, view_mask: jax.Array | None = None) -> jax.Array:
+  """sum_{c<c'} |X_c - X_c'|_1 averaged over joints. world: [V, J, 3]; view_mask [V] -> []."""
+  num_views = world.shape[0]
+  diff = jnp.sum(jnp.abs(world[:, None] - world[None, :]), axis=-1)       # [V, V, J]
+  pair = jnp.triu(jnp.ones((num_views, num_views), world.dtype), k=1)
+  if view_mask is not None:
+    m = view_mask.astype(world.dtype)
+    pair = pair * m[:, None] * m[None, :]
+  return jnp.sum(jnp.mean(diff, axis=-1) * pair)
+
+
+def mvc_loss(cams: camlib.Camera, pred_hm: jax.Array, root_depth: jax.Array, *, stride: float,
+             depth_bins: int, cube_mm: float = 2000.0, unit_mm: float = 1.0,
+             view_mask: jax.Array | None = None, weight: jax.Array | None = None) -> jax.Array:
+  """Multi-view consistency loss (paper eq. 9) over a batch of multi-view samples.
+
+  Args:
+    cams: Camera with leading axes [B, V] (input-crop cameras).
+    pred_hm: [B, V, J, 3] predicted heatmap coordinates.
+    root_depth: [B, V] camera-frame root depth per view (mm), from the P-GT.
+    stride, depth_bins, cube_mm: the heatmap geometry (see normalize.world_to_heatmap).
+    unit_mm: the loss is divided by this (mm per loss unit).
+    view_mask: optional [B, V] bool of views present.
+    weight: optional [B] per-sample weight (0 excludes a sample, e.g. labeled-only batches).
+  Returns:
+    [] loss.
+  """
+  chex.assert_rank(pred_hm, 4)
+  world = jax.vmap(lambda c, h, r: normalize.heatmap_to_world_views(
+      c, h, r, stride=stride, depth_bins=depth_bins, cube_mm=cube_mm))(cams, pred_hm, root_depth)
+  per = jax.vmap(pairwise_l1)(world, view_mask) / unit_mm if view_mask is not None else \
+      jax.vmap(pairwise_l1)(world) / unit_mm
+  if weight is None:
+    return jnp.mean(per)
+  return jnp.sum(per * weight) / jnp.maximum(jnp.sum(weight), 1.0)

@@ -1,0 +1,92 @@
+"""3D pose metrics (mm): MPJPE, PA-MPJPE, N-MPJPE, PCK3D, AUC.
+
+All take predictions and ground truth of shape [..., J, 3] (mm) and return per-pose values of
+shape [...] (mean over joints), so that per-camera or per-action averages are plain means.
+Protocol #1 (MPJPE) and #2 (PA-MPJPE) as in Martinez et al. 2017 / Pavllo et al. 2019;
+N-MPJPE (scale-only alignment) as in Rhodin et al. 2018; PCK3D@150 mm and AUC over 0-150 mm in
+31 thresholds as in Mehta et al. 2017 (MPI-INF-3DHP).
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+
+PCK_THRESHOLD_MM = 150.0
+AUC_THRESHOLDS_MM = tuple(float(t) for t in jnp.linspace(0.0, 150.0, 31))
+
+
+def root_relative(pose: jax.Array, root: int = 0) -> jax.Array:
+  """Subtracts the root joint: [..., J, 3] -> [..., J, 3]."""
+  return pose - pose[..., root:root + 1, :]
+
+
+def joint_errors(pred: jax.Array, gt: jax.Array, root: int | None = 0) -> jax.Array:
+  """Per-joint Euclidean errors [..., J] (mm), after root alignment unless root is None."""
+  if pred.shape != gt.shape:
+    raise ValueError(f'pred {pred.shape} and gt {gt.shape} differ in shape')
+  if root is not None:
+    pred, gt = root_relative(pred, root), root_relative(gt, root)
+  return jnp.linalg.norm(pred - gt, axis=-1)
+
+
+def mpjpe(pred, gt, root: int | None = 0):
+  """Mean per-joint position error (Protocol #1), root-aligned by default. -> [...] mm."""
+  return jnp.mean(joint_errors(pred, gt, root), axis=-1)
+
+
+def _procrustes_one(pred, gt):
+  mu_p, mu_g = pred.mean(0), gt.mean(0)
+  p, g = pred - mu_p, gt - mu_g
+  u, s, vt = jnp.linalg.svd(p.T @ g)
+  d = jnp.sign(jnp.linalg.det(u @ vt))
+  s = s.at[-1].multiply(d)
+  u = u.at[:, -1].multiply(d)
+  rot = u @ vt                                  # p @ rot ~ g
+  scale = jnp.sum(s) / jnp.sum(p * p)
+  return scale * p @ rot + mu_g
+
+
+def procrustes_align(pred: jax.Array, gt: jax.Array) -> jax.Array:
+  """Similarity (rotation, translation, scale) alignment of pred onto gt, reflections excluded.
+
+  Args:
+    pred, gt: [..., J, 3].
+  Returns:
+    [..., J, 3] aligned prediction.
+  """
+  lead = pred.shape[:-2]
+  f = _procrustes_one
+  for _ in lead:
+    f = jax.vmap(f)
+  return f(pred, gt)
+
+
+def pa_mpjpe(pred, gt):
+  """MPJPE after similarity Procrustes alignment (Protocol #2). -> [...] mm."""
+  return mpjpe(procrustes_align(pred, gt), gt, root=None)
+
+
+def n_mpjpe(pred, gt, root: int = 0):
+  """MPJPE after root alignment and the least-squares scale of pred. -> [...] mm."""
+  p, g = root_relative(pred, root), root_relative(gt, root)
+  s = jnp.sum(p * g, axis=(-2, -1), keepdims=True) / jnp.sum(p * p, axis=(-2, -1), keepdims=True)
+  return mpjpe(s * p, g, root=None)
+
+
+def pck3d(pred, gt, threshold: float = PCK_THRESHOLD_MM, root: int | None = 0):
+  """Fraction of joints within ``threshold`` mm (root-aligned). -> [...] in [0, 1]."""
+  return jnp.mean(joint_errors(pred, gt, root) < threshold, axis=-1)
+
+
+def auc(pred, gt, thresholds=AUC_THRESHOLDS_MM, root: int | None = 0):
+  """Area under the PCK3D curve over ``thresholds`` (mean PCK). -> [...] in [0, 1]."""
+  err = joint_errors(pred, gt, root)[..., None]
+  return jnp.mean(err < jnp.asarray(thresholds), axis=(-2, -1))
+
+
+def all_metrics(pred, gt, root: int = 0) -> dict:
+  """Every metric above, per pose: dict of [...] arrays."""
+  return dict(mpjpe=mpjpe(pred, gt, root), pa_mpjpe=pa_mpjpe(pred, gt),
+              n_mpjpe=n_mpjpe(pred, gt, root), pck3d=pck3d(pred, gt, root=root),
+              auc=auc(pred, gt, root=root))

@@ -1,0 +1,94 @@
+"""DLT triangulation: cv2 agreement, real-motion recovery, masks and gradients."""
+
+import chex
+import cv2
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.test_util import check_grads
+
+from mvssl.data import h36m
+from mvssl.geometry import camera as camlib
+from mvssl.geometry import triangulation
+from tests.conftest import shared_path
+
+
+def _real_setup(subject='S11'):
+  cams = h36m.load_cameras(shared_path('h36m_motion', 'h36m_cameras.json'))[subject]
+  cams = camlib.stack([c for _, c in cams])
+  motion = h36m.load_motion(shared_path('h36m_motion', 'h36m_real_motion_17j_10hz.npz'),
+                            subjects=(subject,))
+  poses = np.concatenate([v[::40] for v in motion.values()])
+  return cams, poses
+
+
+class TriangulationTest(chex.TestCase):
+
+  def test_agrees_with_cv2_triangulate_points(self):
+    cams, poses = _real_setup()
+    pose = poses[3].astype(np.float64)
+    cam0 = jax.tree.map(lambda a: a[0], cams).replace(dist=jnp.zeros(5))
+    cam1 = jax.tree.map(lambda a: a[1], cams).replace(dist=jnp.zeros(5))
+    with jax.enable_x64(True):
+      uv0 = np.asarray(camlib.project(cam0, pose))
+      uv1 = np.asarray(camlib.project(cam1, pose))
+      noise = np.random.default_rng(0).normal(size=uv0.shape) * 2.0
+      p0, p1 = np.asarray(cam0.projection_matrix()), np.asarray(cam1.projection_matrix())
+      ref = cv2.triangulatePoints(p0, p1, (uv0 + noise).T, uv1.T)
+      ref = (ref[:3] / ref[3]).T
+      ours = jax.vmap(triangulation.dlt_triangulate, in_axes=(1, None, None))(
+          jnp.stack([uv0 + noise, uv1]), jnp.stack([p0, p1]), jnp.ones(2))[0]
+    np.testing.assert_allclose(np.asarray(ours), ref, atol=1e-3)
+    self.assertGreater(np.abs(ref - pose).max(), 1.0)  # the noise does move the points
+
+  @chex.variants(with_jit=True, without_jit=True)
+  def test_recovers_real_motion_from_distorted_projections_float32(self):
+    cams, poses = _real_setup()
+    cams32 = jax.tree.map(lambda a: a.astype(jnp.float32), cams)
+    poses = jnp.asarray(poses[:64], jnp.float32)
+    uv = jax.vmap(lambda p: camlib.project_to_views(cams32, p))(poses)      # [B, V, J, 2]
+    w = jnp.ones(uv.shape[:3])
+    f = self.variant(jax.vmap(triangulation.triangulate_views, in_axes=(None, 0, 0)))
+    rec, valid = f(cams32, uv, w)
+    self.assertTrue(bool(jnp.all(valid)))
+    self.assertLess(float(jnp.max(jnp.linalg.norm(rec - poses, axis=-1))), 1.0)  # < 1 mm
+
+  def test_weights_downweight_an_outlier_view(self):
+    cams, poses = _real_setup()
+    pose = jnp.asarray(poses[7])
+    uv = camlib.project_to_views(cams, pose).astype(jnp.float32)
+    uv = uv.at[2].add(60.0)                              # view 2 is badly off
+    cams32 = jax.tree.map(lambda a: a.astype(jnp.float32), cams)
+    equal, _ = triangulation.triangulate_views(cams32, uv, jnp.ones((4, 17)))
+    low = jnp.ones((4, 17)).at[2].set(1e-3)
+    weighted, _ = triangulation.triangulate_views(cams32, uv, low)
+    e_equal = jnp.linalg.norm(equal - pose, axis=-1).mean()
+    e_weight = jnp.linalg.norm(weighted - pose, axis=-1).mean()
+    self.assertLess(float(e_weight), 0.1 * float(e_equal))
+
+  def test_fewer_than_two_views_is_flagged_and_nan_free(self):
+    cams, poses = _real_setup()
+    cams32 = jax.tree.map(lambda a: a.astype(jnp.float32), cams)
+    uv = camlib.project_to_views(cams32, jnp.asarray(poses[0]))
+    mask = jnp.array([True, False, False, False])
+
+    def loss(uv):
+      x, valid = triangulation.triangulate_views(cams32, uv, jnp.ones((4, 17)), mask)
+      return jnp.sum(x), valid
+    (val, valid), grad = jax.value_and_grad(loss, has_aux=True)(uv)
+    self.assertFalse(bool(jnp.any(valid)))
+    self.assertTrue(bool(jnp.isfinite(val)) and bool(jnp.all(jnp.isfinite(grad))))
+    two = triangulation.triangulate_views(cams32, uv, jnp.ones((4, 17)),
+                                          jnp.array([True, False, True, False]))
+    self.assertTrue(bool(jnp.all(two[1])))
+    self.assertLess(float(jnp.max(jnp.abs(two[0] - poses[0]))), 2.0)
+
+  def test_gradients_check_grads(self):
+    cams, poses = _real_setup()
+    with jax.enable_x64(True):
+      cams64 = jax.tree.map(lambda a: jnp.asarray(a, jnp.float64), cams)
+      uv = camlib.project_to_views(cams64, jnp.asarray(poses[2][:3], jnp.float64))
+      uv = uv + jnp.asarray(np.random.default_rng(0).normal(size=uv.shape))
+      w = jnp.asarray(np.random.default_rng(1).uniform(0.5, 1.0, size=(4, 3)))
+      check_grads(lambda p, w: triangulation.triangulate_views(cams64, p, w)[0], (uv, w),
+                  order=1, modes=('rev',), atol=1e-3, rtol=1e-3)
