@@ -59,10 +59,10 @@ class MetricsTest(chex.TestCase):
   def test_pck_and_auc(self):
     gt = np.zeros((1, 4, 3))
     pred = gt.copy()
-    pred[0, 1:, 0] = [10.0, 100.0, 200.0]        # joint errors 0 (root), 10, 100, 200 mm
+    pred[0, 1:, 0] = [12.0, 103.0, 200.0]        # joint errors 0 (root), 12, 103, 200 mm
     self.assertAlmostEqual(float(metrics.pck3d(jnp.asarray(pred), jnp.asarray(gt))[0]), 0.75)
     # AUC: per threshold t in 0..150 step 5 the fraction below t, averaged.
-    errs = np.array([0, 10, 100, 200])
+    errs = np.array([0, 12, 103, 200])
     ref = np.mean([(errs < t).mean() for t in np.linspace(0, 150, 31)])
     self.assertAlmostEqual(float(metrics.auc(jnp.asarray(pred), jnp.asarray(gt))[0]), ref, 6)
 
