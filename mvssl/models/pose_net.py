@@ -1,0 +1,125 @@
+"""Pose networks: the single-view integral model and the algebraic triangulation model G.
+
+* :class:`IntegralPoseNet` (Sun et al. 2018; the paper's single-view model): ResNet trunk, three
+  4x4 stride-2 deconvolutions (256 channels in the paper) with BN + ReLU, a 1x1 conv to J*D channels,
+  reshaped to J volumes [D, H/4, W/4], and the 3D soft-argmax.
+* :class:`AlgebraicTriangulationNet` (Iskakov et al. 2019): the same trunk and deconvolution head
+  with a 1x1 conv to J 2D heatmaps, the 2D soft-argmax, and a per-joint confidence head on the
+  pooled trunk features; the DLT over views happens in :mod:`mvssl.train.step`.
+
+The deconvolution is written as zero insertion + a 4x4 convolution (``Deconv``), which computes
+exactly ConvTranspose(k=4, s=2, p=1) but whose weight gradient is ~16x faster on CPU than
+``nnx.ConvTranspose``'s (measured for this project).
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+from flax import nnx
+
+from mvssl.models import resnet as resnet_lib
+from mvssl.ops import soft_argmax
+
+_head_init = nnx.initializers.normal(0.001)
+
+
+class Deconv(nnx.Module):
+  """Transposed convolution k=4, s=2, p=1 (output 2H x 2W) by zero insertion + conv."""
+
+  def __init__(self, cin, cout, *, rngs):
+    self.conv = nnx.Conv(cin, cout, (4, 4), padding=[(2, 1), (2, 1)], use_bias=False,
+                         kernel_init=_head_init, rngs=rngs)
+
+  def __call__(self, x):
+    b, h, w, c = x.shape
+    z = jnp.zeros((b, h, 2, w, 2, c), x.dtype).at[:, :, 0, :, 0].set(x)
+    return self.conv(z.reshape(b, 2 * h, 2 * w, c))
+
+
+class DeconvHead(nnx.Module):
+  """num_layers x (Deconv + BN + ReLU) then a 1x1 conv: [B,h,w,C] -> [B, h*2^n, w*2^n, out]."""
+
+  def __init__(self, cin, out, *, channels=256, num_layers=3, axis_name=None, rngs):
+    layers, bns = [], []
+    for _ in range(num_layers):
+      layers.append(Deconv(cin, channels, rngs=rngs))
+      bns.append(nnx.BatchNorm(channels, momentum=0.9, axis_name=axis_name, rngs=rngs))
+      cin = channels
+    self.layers, self.bns = nnx.List(layers), nnx.List(bns)
+    self.final = nnx.Conv(cin, out, (1, 1), kernel_init=_head_init, rngs=rngs)
+
+  def __call__(self, x, train):
+    for layer, bn in zip(self.layers, self.bns):
+      x = nnx.relu(bn(layer(x), use_running_average=not train))
+    return self.final(x)
+
+
+def _normalise(images):
+  """uint8 or [0, 1] float images -> ImageNet-normalised float32."""
+  x = images.astype(jnp.float32)
+  if images.dtype == jnp.uint8:
+    x = x / 255.0
+  mean = jnp.array([0.485, 0.456, 0.406])
+  std = jnp.array([0.229, 0.224, 0.225])
+  return (x - mean) / std
+
+
+class IntegralPoseNet(nnx.Module):
+  """Single-view volumetric integral-regression model.
+
+  Call: images [B, H, W, 3] (uint8, or float in [0, 1]) -> (joints [B, J, 3] heatmap coordinates
+  (x, y cells of the H/4 x W/4 grid; z in D bins), aux {'logits': [B, J, D, H/4, W/4]}).
+  """
+
+  def __init__(self, *, num_joints=17, depth_bins=64, resnet_depth=50, num_filters=64,
+               deconv_channels=256, num_deconv=3, axis_name=None, rngs: nnx.Rngs):
+    self.backbone = resnet_lib.resnet(resnet_depth, num_filters=num_filters, axis_name=axis_name,
+                                      rngs=rngs)
+    self.num_joints, self.depth_bins = num_joints, depth_bins
+    self.head = DeconvHead(self.backbone.out_channels, num_joints * depth_bins,
+                           channels=deconv_channels, num_layers=num_deconv, axis_name=axis_name,
+                           rngs=rngs)
+
+  def __call__(self, images, train: bool = False):
+    x = self.head(self.backbone(_normalise(images), train), train)        # [B, h, w, J*D]
+    b, h, w, _ = x.shape
+    logits = x.reshape(b, h, w, self.num_joints, self.depth_bins).transpose(0, 3, 4, 1, 2)
+    return soft_argmax.soft_argmax_3d(logits), {'logits': logits}
+
+
+class AlgebraicTriangulationNet(nnx.Module):
+  """Per-view 2D joints and per-joint confidences for the algebraic triangulation model G.
+
+  Call: images [N, H, W, 3] (N = B*V views) -> (joints_2d [N, J, 2] heatmap cells of the H/4 grid,
+  confidences [N, J] > 0).
+  """
+
+  def __init__(self, *, num_joints=17, resnet_depth=50, num_filters=64, deconv_channels=256,
+               num_deconv=3, axis_name=None, rngs: nnx.Rngs):
+    self.backbone = resnet_lib.resnet(resnet_depth, num_filters=num_filters, axis_name=axis_name,
+                                      rngs=rngs)
+    c = self.backbone.out_channels
+    self.head = DeconvHead(c, num_joints, channels=deconv_channels, num_layers=num_deconv,
+                           axis_name=axis_name, rngs=rngs)
+    self.conf_hidden = nnx.Linear(c, max(32, c // 4), rngs=rngs)
+    self.conf_out = nnx.Linear(max(32, c // 4), num_joints, rngs=rngs)
+
+  def __call__(self, images, train: bool = False):
+    feats = self.backbone(_normalise(images), train)
+    hm = self.head(feats, train).transpose(0, 3, 1, 2)                     # [N, J, h, w]
+    conf = self.conf_out(nnx.relu(self.conf_hidden(jnp.mean(feats, axis=(1, 2)))))
+    return soft_argmax.soft_argmax_2d(hm), nnx.softplus(conf) + 1e-3
+
+
+def build(kind: str, model_config, *, axis_name=None, seed=0):
+  """Model from a config block (see configs/default.py: ``single`` / ``multi``)."""
+  rngs = nnx.Rngs(seed)
+  common = dict(num_joints=model_config.num_joints, resnet_depth=model_config.resnet_depth,
+                num_filters=model_config.num_filters,
+                deconv_channels=model_config.deconv_channels, axis_name=axis_name, rngs=rngs)
+  if kind == 'single':
+    return IntegralPoseNet(depth_bins=model_config.depth_bins, **common)
+  if kind == 'multi':
+    return AlgebraicTriangulationNet(**common)
+  raise ValueError(f'unknown model kind {kind!r} (expected "single" or "multi")')
