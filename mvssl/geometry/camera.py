@@ -174,10 +174,12 @@ def crop_and_resize(cam: Camera, box: jax.Array, out_size) -> Camera:
   Returns:
     The updated Camera.
   """
-  box = jnp.asarray(box, cam.K.dtype)
+  xp = np if isinstance(cam.K, np.ndarray) and not isinstance(box, jax.Array) else jnp
+  box = xp.asarray(box, cam.K.dtype)
   sx = out_size[0] / box[2]
   sy = out_size[1] / box[3]
-  A = jnp.array([[sx, 0.0, -sx * box[0]], [0.0, sy, -sy * box[1]], [0.0, 0.0, 1.0]], cam.K.dtype)
+  A = xp.stack([xp.stack([sx, 0 * sx, -sx * box[0]]), xp.stack([0 * sy, sy, -sy * box[1]]),
+                xp.asarray([0.0, 0.0, 1.0], cam.K.dtype)])
   return cam.replace(K=A @ cam.K)
 
 

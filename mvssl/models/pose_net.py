@@ -28,7 +28,7 @@ class Deconv(nnx.Module):
   """Transposed convolution k=4, s=2, p=1 (output 2H x 2W) by zero insertion + conv."""
 
   def __init__(self, cin, cout, *, rngs):
-    self.conv = nnx.Conv(cin, cout, (4, 4), padding=[(2, 1), (2, 1)], use_bias=False,
+    self.conv = nnx.Conv(cin, cout, (4, 4), padding=((2, 1), (2, 1)), use_bias=False,
                          kernel_init=_head_init, rngs=rngs)
 
   def __call__(self, x):

@@ -82,7 +82,7 @@ class ResNet(nnx.Module):
 
   def __init__(self, stage_sizes: Sequence[int], block_cls, *, num_filters: int = 64,
                axis_name: str | None = None, rngs: nnx.Rngs):
-    self.stem = nnx.Conv(3, num_filters, (7, 7), strides=(2, 2), padding=[(3, 3), (3, 3)],
+    self.stem = nnx.Conv(3, num_filters, (7, 7), strides=(2, 2), padding=((3, 3), (3, 3)),
                          use_bias=False, kernel_init=_conv_init, rngs=rngs)
     self.stem_bn = _bn(num_filters, axis_name, rngs)
     blocks = []

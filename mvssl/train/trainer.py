@@ -1,0 +1,130 @@
+"""The training loop shared by every stage: resumable, logged, checked for divergence.
+
+``train_and_evaluate(config, workdir)`` (called by launch.py) dispatches to the stages in
+:mod:`mvssl.train.stages`; :func:`train_loop` is the one loop they all use.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+
+import jax
+import numpy as np
+
+from mvssl import parallel
+from mvssl.data import input_pipeline
+from mvssl.train import checkpointing
+from mvssl.train import state as state_lib
+from mvssl.train import step as step_lib
+
+log = logging.getLogger('mvssl')
+
+
+def _fmt_eta(seconds):
+  seconds = int(max(seconds, 0))
+  return f'{seconds // 3600}h{seconds // 60 % 60:02d}m{seconds % 60:02d}s' if seconds >= 3600 \
+      else f'{seconds // 60}m{seconds % 60:02d}s'
+
+
+def _check_finite(name, step, metrics):
+  for k in ('loss', 'grad_norm', 'param_norm'):
+    if k in metrics and not np.isfinite(metrics[k]):
+      raise FloatingPointError(
+          f'[{name}] {k} is {metrics[k]} at step {step}: training diverged (lower the learning '
+          f'rate or check the inputs); the last good checkpoint is kept')
+
+
+def train_loop(name: str, state: state_lib.TrainState, loss_fn, arrays: dict, stage_cfg, *,
+               workdir: str, mesh, parallel_mode: str = 'shard_map', seed: int = 0,
+               log_every: int = 50, save_every: int = 500, make_batch=None):
+  """Trains ``state`` for ``stage_cfg.steps`` steps on ``arrays``, resuming from the workdir.
+
+  Args:
+    name: stage name; checkpoints go to ``workdir/checkpoints/name``, metrics to
+      ``workdir/name/metrics.jsonl``.
+    state: freshly initialised TrainState (replaced by the checkpoint if one exists).
+    loss_fn: loss_fn(model, batch) -> (loss, aux dict).
+    arrays: dict of numpy arrays with a leading example axis N.
+    stage_cfg: steps, batch_size (global, divisible by the device count), lr, warmup.
+    make_batch: optional fn(batch_dict, rng) -> batch_dict applied on the host (augmentation).
+  Returns:
+    The trained TrainState (host-replicated arrays).
+  Raises:
+    FloatingPointError: if the loss, gradient norm or parameter norm stops being finite.
+  """
+  ckpt = checkpointing.Checkpointer(os.path.join(workdir, 'checkpoints', name),
+                                    save_every=save_every)
+  start = ckpt.latest_step() or 0
+  if start:
+    state = ckpt.restore(state)
+    log.info('[%s] resumed from step %d', name, start)
+  total = int(stage_cfg.steps)
+  os.makedirs(os.path.join(workdir, name), exist_ok=True)
+  if start >= total:
+    log.info('[%s] already complete (%d steps)', name, total)
+    ckpt.close()
+    return state
+  n = len(next(iter(arrays.values())))
+  step_fn = parallel.data_parallel(step_lib.make_train_step(loss_fn), mesh,
+                                   parallel=parallel_mode)
+  state = parallel.replicate(state, mesh)
+  metrics_path = os.path.join(workdir, name, 'metrics.jsonl')
+  t0, last_t, last_step = time.time(), time.time(), start
+  with open(metrics_path, 'a') as mfile, jax.transfer_guard('disallow'):
+    for step in range(start, total):
+      idx = input_pipeline.batch_indices(n, stage_cfg.batch_size, step, seed)
+      batch = input_pipeline.take(arrays, idx)
+      if make_batch is not None:
+        batch = make_batch(batch, np.random.default_rng([seed, step, 7]))
+      state, metrics = step_fn(state, parallel.shard_batch(batch, mesh))
+      done = step + 1
+      if done % log_every == 0 or done == total:
+        m = {k: float(v) for k, v in jax.device_get(metrics).items()}
+        _check_finite(name, done, m)
+        now = time.time()
+        rate = (done - last_step) / max(now - last_t, 1e-9)
+        last_t, last_step = now, done
+        parts = ' '.join(f'{k}={v:.4g}' for k, v in m.items() if k not in ('param_norm',))
+        log.info('[%s] step %d/%d %s | %.2f steps/s ETA %s', name, done, total, parts, rate,
+                 _fmt_eta((total - done) / max(rate, 1e-9)))
+        mfile.write(json.dumps(dict(step=done, time=now - t0, **m)) + '\n')
+        mfile.flush()
+      if done % save_every == 0 or done == total:
+        with jax.transfer_guard('allow'):   # Orbax reads the arrays back to host
+          ckpt.save(done, state, force=done == total)
+  ckpt.wait()
+  ckpt.close()
+  _plot_metrics(metrics_path, os.path.join(workdir, name, 'loss.png'), name)
+  return state
+
+
+def _plot_metrics(path, out_png, title):
+  """Loss curves of a stage -> PNG."""
+  import matplotlib
+  matplotlib.use('Agg')
+  import matplotlib.pyplot as plt
+  rows = [json.loads(line) for line in open(path)]
+  if not rows:
+    return
+  keys = [k for k in rows[0] if k not in ('step', 'time', 'grad_norm', 'param_norm')]
+  fig, axes = plt.subplots(1, len(keys), figsize=(3.2 * len(keys), 2.8), squeeze=False)
+  for ax, k in zip(axes[0], keys):
+    ax.plot([r['step'] for r in rows], [r[k] for r in rows])
+    ax.set_title(k)
+    ax.set_xlabel('step')
+  fig.suptitle(title)
+  fig.tight_layout()
+  fig.savefig(out_png, dpi=90)
+  plt.close(fig)
+
+
+def train_and_evaluate(config, workdir: str):
+  """Runs ``config.stage`` ('all', a single stage, or 'pose2sim') in ``workdir``."""
+  from mvssl.train import stages  # noqa: PLC0415 (keeps launch.py's import light)
+  os.makedirs(workdir, exist_ok=True)
+  with open(os.path.join(workdir, 'config.json'), 'w') as f:
+    f.write(config.to_json_best_effort(indent=2))
+  return stages.run(config, workdir)
