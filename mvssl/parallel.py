@@ -39,7 +39,11 @@ def data_parallel(step_fn, mesh, *, parallel: str = 'shard_map', donate_state: b
     ValueError: for an unknown ``parallel``.
   """
   if parallel == 'shard_map':
-    mapped = jax.shard_map(step_fn, mesh=mesh, in_specs=(P(), P(AXIS)), out_specs=(P(), P()))
+    # check_vma=False gives pmap's semantics: per-device gradients of the replicated state, which
+    # step_fn averages itself with lax.pmean. (With varying-axis checking on, JAX would instead
+    # insert an implicit psum into the gradient of every replicated input.)
+    mapped = jax.shard_map(step_fn, mesh=mesh, in_specs=(P(), P(AXIS)), out_specs=(P(), P()),
+                           check_vma=False)
     return jax.jit(mapped, donate_argnums=(0,) if donate_state else ())
   if parallel == 'pmap':
     devices = list(mesh.devices.flat)
@@ -48,7 +52,9 @@ def data_parallel(step_fn, mesh, *, parallel: str = 'shard_map', donate_state: b
                        donate_argnums=(0,) if donate_state else ())
 
     def run(state, batch):
-      rep = jax.tree.map(lambda x: jnp.broadcast_to(x, (n,) + jnp.shape(x)), state)
+      # pmap places its inputs itself: hand it host arrays with a leading device axis.
+      state, batch = jax.device_get((state, batch))
+      rep = jax.tree.map(lambda x: np.broadcast_to(x, (n,) + np.shape(x)), state)
       split = jax.tree.map(lambda x: x.reshape((n, x.shape[0] // n) + x.shape[1:]), batch)
       new_state, metrics = pmapped(rep, split)
       return jax.tree.map(lambda x: x[0], (new_state, metrics))
