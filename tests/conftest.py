@@ -8,6 +8,10 @@ jax.config.update('jax_num_cpu_devices', 2)
 jax.config.update('jax_platforms', 'cpu')
 
 import pytest  # noqa: E402
+from absl import flags  # noqa: E402
+
+# absltest helpers (create_tempdir) read flags; pytest does not parse them.
+flags.FLAGS.mark_as_parsed()
 
 SHARED_DATA = os.environ.get(
     'MVSSL_SHARED_DATA',

@@ -73,30 +73,32 @@ def train_loop(name: str, state: state_lib.TrainState, loss_fn, arrays: dict, st
   state = parallel.replicate(state, mesh)
   metrics_path = os.path.join(workdir, name, 'metrics.jsonl')
   t0, last_t, last_step = time.time(), time.time(), start
-  with open(metrics_path, 'a') as mfile, jax.transfer_guard('disallow'):
-    for step in range(start, total):
-      idx = input_pipeline.batch_indices(n, stage_cfg.batch_size, step, seed)
-      batch = input_pipeline.take(arrays, idx)
-      if make_batch is not None:
-        batch = make_batch(batch, np.random.default_rng([seed, step, 7]))
-      state, metrics = step_fn(state, parallel.shard_batch(batch, mesh))
-      done = step + 1
-      if done % log_every == 0 or done == total:
-        m = {k: float(v) for k, v in jax.device_get(metrics).items()}
-        _check_finite(name, done, m)
-        now = time.time()
-        rate = (done - last_step) / max(now - last_t, 1e-9)
-        last_t, last_step = now, done
-        parts = ' '.join(f'{k}={v:.4g}' for k, v in m.items() if k not in ('param_norm',))
-        log.info('[%s] step %d/%d %s | %.2f steps/s ETA %s', name, done, total, parts, rate,
-                 _fmt_eta((total - done) / max(rate, 1e-9)))
-        mfile.write(json.dumps(dict(step=done, time=now - t0, **m)) + '\n')
-        mfile.flush()
-      if done % save_every == 0 or done == total:
-        with jax.transfer_guard('allow'):   # Orbax reads the arrays back to host
-          ckpt.save(done, state, force=done == total)
-  ckpt.wait()
-  ckpt.close()
+  try:
+    with open(metrics_path, 'a') as mfile, jax.transfer_guard('disallow'):
+      for step in range(start, total):
+        idx = input_pipeline.batch_indices(n, stage_cfg.batch_size, step, seed)
+        batch = input_pipeline.take(arrays, idx)
+        if make_batch is not None:
+          batch = make_batch(batch, np.random.default_rng([seed, step, 7]))
+        state, metrics = step_fn(state, parallel.shard_batch(batch, mesh))
+        done = step + 1
+        if done % log_every == 0 or done == total:
+          m = {k: float(v) for k, v in jax.device_get(metrics).items()}
+          _check_finite(name, done, m)
+          now = time.time()
+          rate = (done - last_step) / max(now - last_t, 1e-9)
+          last_t, last_step = now, done
+          parts = ' '.join(f'{k}={v:.4g}' for k, v in m.items() if k not in ('param_norm',))
+          log.info('[%s] step %d/%d %s | %.2f steps/s ETA %s', name, done, total, parts, rate,
+                   _fmt_eta((total - done) / max(rate, 1e-9)))
+          mfile.write(json.dumps(dict(step=done, time=now - t0, **m)) + '\n')
+          mfile.flush()
+        if done % save_every == 0 or done == total:
+          with jax.transfer_guard('allow'):   # Orbax reads the arrays back to host
+            ckpt.save(done, state, force=done == total)
+  finally:
+    ckpt.wait()     # an exception must not lose a checkpoint still being written
+    ckpt.close()
   _plot_metrics(metrics_path, os.path.join(workdir, name, 'loss.png'), name)
   return state
 
