@@ -72,7 +72,7 @@ class LossTest(chex.TestCase):
   def test_pairwise_l1_is_zero_for_agreeing_views_and_counts_pairs(self):
     x = jnp.ones((4, 17, 3))
     self.assertEqual(float(losses.pairwise_l1(x)), 0.0)
-    y = x.at[0].add(jnp.array([1.0, 2.0, 0.0]))   # view 0 differs by L1 = 3 from the 3 others
-    self.assertAlmostEqual(float(losses.pairwise_l1(y)), 9.0, places=5)
+    y = x.at[0].add(jnp.array([1.0, 2.0, 0.0]))   # view 0: mean |diff| 1 to each of 3 others
+    self.assertAlmostEqual(float(losses.pairwise_l1(y)), 3.0, places=5)
     masked = losses.pairwise_l1(y, jnp.array([False, True, True, True]))
     self.assertEqual(float(masked), 0.0)

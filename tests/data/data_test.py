@@ -1,0 +1,126 @@
+"""Procedural poses and rigs, rendering, and the TFDS dataset written and read back."""
+
+import os
+
+import chex
+import jax
+import numpy as np
+
+from configs import smoke
+from mvssl.data import h36m
+from mvssl.data import multiview
+from mvssl.data import poses as poses_lib
+from mvssl.data import render
+from mvssl.geometry import camera as camlib
+from tests.conftest import shared_path
+
+
+def _angle(a, b):
+  return np.degrees(np.arccos(np.clip(np.sum(a * b, -1) / np.linalg.norm(a, axis=-1) /
+                                      np.linalg.norm(b, axis=-1), -1, 1)))
+
+
+class PosesTest(chex.TestCase):
+
+  def test_procedural_poses_respect_bones_limits_and_floor(self):
+    p = poses_lib.procedural_poses(500, np.random.default_rng(0))
+    self.assertEqual(p.shape, (500, 17, 3))
+    b = poses_lib.BONE_MM
+    np.testing.assert_allclose(np.linalg.norm(p[:, 2] - p[:, 1], axis=-1), b['thigh'], rtol=1e-4)
+    np.testing.assert_allclose(np.linalg.norm(p[:, 13] - p[:, 12], axis=-1), b['forearm'],
+                               rtol=1e-4)
+    knee = 180 - _angle(p[:, 1] - p[:, 2], p[:, 3] - p[:, 2])   # flexion of the right knee
+    self.assertLessEqual(knee.max(), 140.5)
+    self.assertGreater(knee.max(), 100.0)                        # the range is actually used
+    elbow = 180 - _angle(p[:, 11] - p[:, 12], p[:, 13] - p[:, 12])
+    self.assertLessEqual(elbow.max(), 145.5)
+    np.testing.assert_allclose(p[..., 2].min(axis=1), 0.0, atol=1e-3)   # on the floor
+
+  def test_rig_sees_every_joint(self):
+    rng = np.random.default_rng(1)
+    cams = camlib.stack(poses_lib.procedural_rig(rng))
+    p = poses_lib.procedural_poses(200, rng)
+    uv = jax.vmap(lambda q: camlib.project_to_views(cams, q))(p)
+    self.assertTrue(bool(np.all((uv > 0) & (uv < 1000))))
+
+  def test_render_labels_fall_on_the_body(self):
+    """The projected joints land on painted body pixels, not on the background."""
+    rng = np.random.default_rng(2)
+    cam = poses_lib.procedural_rig(rng)[0]
+    pose = poses_lib.procedural_poses(1, rng)[0]
+    img, crop, _ = render.render_view(pose, cam, 128, np.random.default_rng(3))
+    bg = render.background(np.random.default_rng(3), 128)
+    uv = np.asarray(camlib.project(crop, pose))
+    self.assertTrue(np.all((uv >= 0) & (uv < 128)))
+    px = np.round(uv).astype(int)
+    changed = np.any(img[px[:, 1], px[:, 0]] != bg[px[:, 1], px[:, 0]], axis=-1)
+    self.assertGreaterEqual(changed.mean(), 0.9)
+
+
+class DatasetTest(chex.TestCase):
+
+  def test_build_and_read_back_exact_labels(self):
+    tmp = self.create_tempdir().full_path
+    cfg = smoke.get_config().data
+    builder = multiview.build(cfg, tmp)
+    self.assertTrue(builder.is_prepared())
+    d = multiview.load_split(builder, 'labeled')
+    self.assertEqual(d['images'].shape, (12, 4, 32, 32, 3))
+    self.assertEqual(sorted(set(d['subject'])), ['S1', 'S5', 'S6'])
+    # Labels are the generator's poses, cameras are the rig's after crop + resize.
+    src = builder._sources('labeled')
+    poses, cams, _ = src['S1']
+    rows = d['subject'] == 'S1'
+    np.testing.assert_allclose(np.sort(d['pose_3d'][rows].ravel()), np.sort(poses.ravel()),
+                               atol=1e-3)
+    np.testing.assert_allclose(d['cams'].R[rows][0], np.stack([c.R for c in cams]), atol=1e-6)
+    uv = jax.vmap(lambda c, p: camlib.project_to_views(c, p))(
+        jax.tree.map(np.asarray, d['cams']), d['pose_3d'])
+    self.assertTrue(bool(np.all((uv > -1) & (uv < 33))))
+    # A second build reuses the finished one.
+    again = multiview.build(cfg, tmp)
+    self.assertEqual(again.data_dir, builder.data_dir)
+
+  def test_interrupted_build_is_not_complete(self):
+    tmp = self.create_tempdir().full_path
+    cfg = smoke.get_config().data
+    builder = multiview.MultiviewPose(data_config=cfg, data_dir=tmp, file_format='array_record')
+    original = builder._generate_examples
+
+    def broken(split):
+      for i, ex in enumerate(original(split)):
+        if i == 3:
+          raise KeyboardInterrupt('simulated crash')
+        yield ex
+    builder._generate_examples = broken
+    with self.assertRaises(KeyboardInterrupt):
+      builder.download_and_prepare()
+    fresh = multiview.MultiviewPose(data_config=cfg, data_dir=tmp, file_format='array_record')
+    self.assertFalse(fresh.is_prepared())
+    self.assertFalse(os.path.exists(fresh.data_dir))
+
+  def test_h36m_motion_source_uses_official_cameras(self):
+    cfg = smoke.get_config().data
+    cfg.source = 'h36m_motion'
+    cfg.motion_path = shared_path('h36m_motion', 'h36m_real_motion_17j_10hz.npz')
+    cfg.cameras_path = shared_path('h36m_motion', 'h36m_cameras.json')
+    tmp = self.create_tempdir().full_path
+    d = multiview.load_split(multiview.build(cfg, tmp), 'test')
+    self.assertEqual(sorted(set(d['subject'])), ['S11', 'S9'])
+    official = h36m.load_cameras(cfg.cameras_path)['S9']
+    row = np.where(d['subject'] == 'S9')[0][0]
+    np.testing.assert_allclose(d['cams'].R[row], np.stack([c.R for _, c in official]), atol=1e-6)
+    np.testing.assert_allclose(d['cams'].dist[row], np.stack([c.dist for _, c in official]),
+                               atol=1e-7)
+    motion = h36m.load_motion(cfg.motion_path, subjects=('S9',))
+    seq, frame = d['sequence'][row], d['frame'][row]
+    np.testing.assert_allclose(d['pose_3d'][row], motion[seq][frame], atol=1e-3)
+
+  def test_unknown_subject_is_a_clear_error(self):
+    cfg = smoke.get_config().data
+    cfg.source = 'h36m_motion'
+    cfg.motion_path = shared_path('h36m_motion', 'h36m_real_motion_17j_10hz.npz')
+    cfg.cameras_path = shared_path('h36m_motion', 'h36m_cameras.json')
+    cfg.subjects.test = ['S99']
+    with self.assertRaisesRegex(KeyError, r'h36m_cameras.json: no cameras for subject .S99.'):
+      multiview.build(cfg, self.create_tempdir().full_path)
