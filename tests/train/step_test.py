@@ -46,8 +46,8 @@ class StepTest(chex.TestCase):
     state = state_lib.TrainState.create(model, state_lib.make_optimizer(config.finetune))
     mesh = parallel.make_mesh(num_devices)
     fn = functools.partial(loss, geo=geo, weights=step_lib.LossWeights(l1=1.0, mvc=0.1))
-    step = parallel.data_parallel(step_lib.make_train_step(fn), mesh, parallel=mode,
-                                  donate_state=False)
+    per_device = chex.assert_max_traces(step_lib.make_train_step(fn), n=1)  # no recompiles
+    step = parallel.data_parallel(per_device, mesh, parallel=mode, donate_state=False)
     state, metrics = step(state, parallel.shard_batch(batch, mesh))
     state, metrics = step(state, parallel.shard_batch(batch, mesh))
     return jax.device_get(state.params), jax.device_get(state.batch_stats), metrics
