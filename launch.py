@@ -13,6 +13,7 @@ from ml_collections import config_flags
 FLAGS = flags.FLAGS
 flags.DEFINE_string('workdir', None, 'Directory for data, checkpoints, P-GT and results.')
 config_flags.DEFINE_config_file('config', None, 'Training configuration.', lock_config=True)
+flags.DEFINE_bool('distributed', False, 'Call jax.distributed.initialize() (multi-host runs).')
 flags.mark_flags_as_required(['config', 'workdir'])
 
 
@@ -25,7 +26,7 @@ def main(argv):
   for noisy in ('absl', 'jax', 'orbax', 'tensorflow_datasets'):
     logging.getLogger(noisy).setLevel(logging.WARNING)
   import jax  # noqa: PLC0415 (after logging setup)
-  if jax.process_count() > 1:
+  if FLAGS.distributed:
     jax.distributed.initialize()
   from mvssl.train import trainer  # noqa: PLC0415
   logging.getLogger('mvssl').info('JAX %s on %d %s device(s)', jax.__version__,

@@ -207,7 +207,10 @@ def finetune(ctx, mode=None):
   pgt = pseudo_label(ctx)
   lab, unl = ctx.split('labeled'), ctx.split('unlabeled')
   keep = np.all(pgt['valid'], axis=-1)
-  a = _single_arrays(lab, lab['target'], lab['root_depth'], 1.0)
+  if cfg.mvc_frames not in ('all', 'unlabeled'):
+    raise ValueError(f'config.finetune.mvc_frames must be "all" or "unlabeled", '
+                     f'got {cfg.mvc_frames!r}')
+  a = _single_arrays(lab, lab['target'], lab['root_depth'], cfg.mvc_frames == 'all')
   b = _single_arrays(unl, pgt['target'], pgt['root_depth'], 1.0)
   arrays = {k: np.concatenate([a[k], b[k][keep]]) for k in a}
   base = ctx.restore('base', 'single', ctx.config.pretrain_single)
