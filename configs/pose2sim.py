@@ -5,6 +5,9 @@ the MVC disagreement before and after.
 
   python launch.py --config=configs/pose2sim.py --workdir=runs/pose2sim
 
+Base is stage pretrain_single of the embedded default; run in the default's workdir
+(--workdir=runs/default) to reuse its finished Base instead of training one.
+
 The recording is read from $MVSSL_SHARED_DATA/pose2sim_balancing (default ../shared/data).
 """
 
@@ -23,7 +26,7 @@ def get_config(arg=None):
   c.pose2sim.root = os.path.join(os.environ.get('MVSSL_SHARED_DATA', '../shared/data'),
                                  'pose2sim_balancing')   # calibration.json, keypoints.npz, frames/
   c.pose2sim.min_score = 0.3   # detections below this confidence get DLT weight 0
-  c.data.box_scale = 1.25      # crop side / extent of the detections
+  c.pose2sim.box_scale = 1.3   # crop side / extent of the detections (as data.box_scale)
   c.finetune.steps = 300
   c.finetune.batch_size = 4
   c.finetune.lr = 5e-4

@@ -85,7 +85,7 @@ def run(config, workdir):
   images, crop_cams = [], []
   for f in frames:
     im, cc, _ = p2s.crop_views(files[f], cams, det[:, f], config.data.image_size,
-                               config.data.box_scale, config.pose2sim.min_score)
+                               config.pose2sim.box_scale, config.pose2sim.min_score)
     images.append(im)
     crop_cams.append(cc)
   crop_cams = jax.tree.map(lambda *a: np.stack([np.asarray(x, np.float32) for x in a]),
