@@ -7,7 +7,6 @@ or under ``jax.pmap`` (``config.parallel='pmap'``). Both wrappers take and retur
 from __future__ import annotations
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 from jax.sharding import NamedSharding
 from jax.sharding import PartitionSpec as P

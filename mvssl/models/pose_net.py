@@ -14,7 +14,6 @@ exactly ConvTranspose(k=4, s=2, p=1) but whose weight gradient is ~16x faster on
 
 from __future__ import annotations
 
-import jax
 import jax.numpy as jnp
 from flax import nnx
 

@@ -8,7 +8,6 @@ import jax.numpy as jnp
 import numpy as np
 
 from mvssl.data import pose2sim as p2s
-from mvssl.geometry import camera as camlib
 from mvssl.train import pose2sim as run_p2s
 from tests.conftest import shared_path
 

@@ -11,7 +11,6 @@ import numpy as np
 from configs import smoke
 from mvssl import parallel
 from mvssl.train import stages
-from mvssl.train import state as state_lib
 from mvssl.train import step as step_lib
 from mvssl.train import trainer
 from tests.train.step_test import _batch
