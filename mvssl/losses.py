@@ -69,8 +69,7 @@ def mvc_loss(cams: camlib.Camera, pred_hm: jax.Array, root_depth: jax.Array, *, 
   chex.assert_rank(pred_hm, 4)
   world = jax.vmap(lambda c, h, r: normalize.heatmap_to_world_views(
       c, h, r, stride=stride, depth_bins=depth_bins, cube_mm=cube_mm))(cams, pred_hm, root_depth)
-  per = jax.vmap(pairwise_l1)(world, view_mask) / unit_mm if view_mask is not None else \
-      jax.vmap(pairwise_l1)(world) / unit_mm
+  per = jax.vmap(pairwise_l1)(world, view_mask) / unit_mm     # view_mask None maps to None
   if weight is None:
     return jnp.mean(per)
   return jnp.sum(per * weight) / jnp.maximum(jnp.sum(weight), 1.0)

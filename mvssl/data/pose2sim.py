@@ -102,7 +102,7 @@ def crop_views(paths, cams: camlib.Camera, det2d: np.ndarray, size: int, box_sca
     if ok.sum() < 4:
       raise ValueError(f'{p}: fewer than 4 detections with score >= {min_score}')
     box = render.square_box(det2d[v, ok, :2], box_scale)
-    cam = jax_free_camera(cams, v)
+    cam = camera_at(cams, v)
     crop = camlib.crop_and_resize(cam, box, (size, size))
     A = np.asarray(crop.K, np.float64) @ np.linalg.inv(np.asarray(cam.K, np.float64))
     # Area-downsample first (no aliasing), then the exact affine warp from the small image;
@@ -119,7 +119,7 @@ def crop_views(paths, cams: camlib.Camera, det2d: np.ndarray, size: int, box_sca
   return np.stack(imgs), camlib.stack(crops), np.stack(boxes)
 
 
-def jax_free_camera(cams: camlib.Camera, v: int) -> camlib.Camera:
+def camera_at(cams: camlib.Camera, v: int) -> camlib.Camera:
   """View v of a stacked Camera, as numpy float64."""
   return camlib.Camera(K=np.asarray(cams.K[v], np.float64), R=np.asarray(cams.R[v], np.float64),
                        t=np.asarray(cams.t[v], np.float64),

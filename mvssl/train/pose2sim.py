@@ -55,7 +55,7 @@ def _overlay(paths, cams, pose, out_png):
   tiles = []
   for v, p in enumerate(paths):
     img = cv2.imread(p)
-    cam = p2s.jax_free_camera(cams, v)
+    cam = p2s.camera_at(cams, v)
     uv = np.asarray(camlib.project(cam, jnp.asarray(pose, jnp.float32)))
     for a, b in h36m.BONES:
       colour = (255, 128, 0) if b in h36m.LEFT else (0, 128, 255) if b in h36m.RIGHT \
