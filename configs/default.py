@@ -50,7 +50,8 @@ def get_config(arg=None):
   # batch_size counts multi-view frames (x num_views images).
   c.pretrain_single = stage(1500, 8, 2e-3)
   c.pretrain_multi = stage(1200, 8, 2e-3, weight_3d=0.01)  # weight_3d: per mm of 3D L1
-  # mode: l1_only | mvc; mvc_frames: which frames get the MVC term (all | unlabeled).
+  # mode (stage=finetune): gt_only | l1_only | mvc;
+  # mvc_frames: which frames get the MVC term (all | unlabeled).
   c.finetune = stage(1200, 8, 1e-3, mode='mvc', l1_weight=1.0, mvc_weight=0.1,
                      mvc_frames='all')
   return c

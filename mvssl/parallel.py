@@ -73,5 +73,9 @@ def shard_batch(batch, mesh):
 
 
 def replicate(tree, mesh):
-  """Places a pytree replicated on every device of the mesh."""
-  return jax.device_put(tree, NamedSharding(mesh, P()))
+  """A copy of a pytree, replicated on every device of the mesh.
+
+  Always a copy (``may_alias=False``): the train step donates its state, and donation must not
+  delete arrays the caller still holds (e.g. the Base parameters a fine-tune starts from).
+  """
+  return jax.device_put(tree, NamedSharding(mesh, P()), may_alias=False)

@@ -3,8 +3,10 @@
   pretrain_single  single-view integral model, L1 on labeled GT             -> checkpoints/base
   pretrain_multi   algebraic triangulation model G on labeled GT             -> checkpoints/multi
   pseudo_label     G on the unlabeled split -> world P-GT + per-view targets -> pgt/pgt.npz
-  finetune         from base on GT + P-GT: mode l1_only (L1) or mvc (L1 + 0.1 MVC)
-                                                                 -> checkpoints/l1_only, /ours
+  finetune         from base, mode gt_only (L1 on labeled GT only: the Base of the table, so
+                   that all three models train for the same number of steps), l1_only
+                   (L1 on GT + P-GT) or mvc (L1 + 0.1 MVC on GT + P-GT)
+                                                  -> checkpoints/base_gt, /l1_only, /ours
   evaluate         per-camera MPJPE / PA-MPJPE of Base, L1-only, Ours on the test split
                                                   -> results.md, results.json, results.png
 
@@ -38,8 +40,11 @@ from mvssl.train import trainer
 
 log = logging.getLogger('mvssl')
 ORDER = ('pretrain_single', 'pretrain_multi', 'pseudo_label', 'finetune', 'evaluate')
-CKPT = dict(base='pretrain_single', multi='pretrain_multi', l1_only='finetune',
-            ours='finetune')
+CKPT = dict(base='pretrain_single', multi='pretrain_multi',
+            base_gt='finetune --config.finetune.mode=gt_only',
+            l1_only='finetune --config.finetune.mode=l1_only',
+            ours='finetune --config.finetune.mode=mvc')
+FINETUNE_NAMES = dict(gt_only='base_gt', l1_only='l1_only', mvc='ours')
 
 
 def geometry(config) -> step_lib.Geometry:
@@ -199,13 +204,22 @@ def pseudo_label(ctx):
 
 
 def finetune(ctx, mode=None):
-  """Fine-tunes Base on labeled GT + unlabeled P-GT; mode 'l1_only' or 'mvc' (L1 + 0.1 MVC)."""
+  """Continues the pre-trained single-view model for ``finetune.steps`` steps.
+
+  mode 'gt_only': labeled GT only (the Base of the table); 'l1_only': labeled GT + unlabeled
+  P-GT with L1; 'mvc': the same with L1 + mvc_weight * MVC (paper eq. 10).
+  """
   mode = mode or ctx.config.finetune.mode
-  if mode not in ('l1_only', 'mvc'):
-    raise ValueError(f'config.finetune.mode must be "l1_only" or "mvc", got {mode!r}')
+  if mode not in FINETUNE_NAMES:
+    raise ValueError(f'config.finetune.mode must be one of {sorted(FINETUNE_NAMES)}, '
+                     f'got {mode!r}')
   cfg = ctx.config.finetune
+  lab = ctx.split('labeled')
+  if mode == 'gt_only':
+    arrays = _single_arrays(lab, lab['target'], lab['root_depth'], 0.0)
+    return _continue_base(ctx, 'base_gt', arrays, step_lib.LossWeights(l1=float(cfg.l1_weight)))
   pgt = pseudo_label(ctx)
-  lab, unl = ctx.split('labeled'), ctx.split('unlabeled')
+  unl = ctx.split('unlabeled')
   keep = np.all(pgt['valid'], axis=-1)
   if cfg.mvc_frames not in ('all', 'unlabeled'):
     raise ValueError(f'config.finetune.mvc_frames must be "all" or "unlabeled", '
@@ -213,12 +227,16 @@ def finetune(ctx, mode=None):
   a = _single_arrays(lab, lab['target'], lab['root_depth'], cfg.mvc_frames == 'all')
   b = _single_arrays(unl, pgt['target'], pgt['root_depth'], 1.0)
   arrays = {k: np.concatenate([a[k], b[k][keep]]) for k in a}
-  base = ctx.restore('base', 'single', ctx.config.pretrain_single)
-  state = ctx.new_state('single', cfg).replace(params=base.params, batch_stats=base.batch_stats)
   weights = step_lib.LossWeights(l1=float(cfg.l1_weight),
                                  mvc=float(cfg.mvc_weight) if mode == 'mvc' else 0.0)
+  return _continue_base(ctx, FINETUNE_NAMES[mode], arrays, weights)
+
+
+def _continue_base(ctx, name, arrays, weights):
+  cfg = ctx.config.finetune
+  base = ctx.restore('base', 'single', ctx.config.pretrain_single)
+  state = ctx.new_state('single', cfg).replace(params=base.params, batch_stats=base.batch_stats)
   loss = functools.partial(step_lib.single_loss, geo=ctx.geo, weights=weights)
-  name = 'ours' if mode == 'mvc' else 'l1_only'
   return ctx.train(name, state, loss, arrays, cfg)
 
 
@@ -249,7 +267,8 @@ def evaluate(ctx):
   d = ctx.split('test')
   gt = jnp.asarray(d['pose_3d'])
   results = dict(cameras=ctx.camera_names(), models={}, num_test_frames=len(gt))
-  for name, label, cfg in (('base', 'Base', ctx.config.pretrain_single),
+  for name, label, cfg in (('base', 'Base (pre-training only)', ctx.config.pretrain_single),
+                           ('base_gt', 'Base', ctx.config.finetune),
                            ('l1_only', 'L1-only', ctx.config.finetune),
                            ('ours', 'Ours', ctx.config.finetune)):
     try:
@@ -282,13 +301,14 @@ STAGES = dict(pretrain_single=pretrain_single, pretrain_multi=pretrain_multi,
 
 
 def run(config, workdir):
-  """Runs ``config.stage``: one of STAGES, or 'all' (both fine-tuning modes)."""
+  """Runs ``config.stage``: one of STAGES, or 'all' (every fine-tuning mode)."""
   if config.get('dataset', 'multiview') == 'pose2sim':
     from mvssl.train import pose2sim  # noqa: PLC0415
     return pose2sim.run(config, workdir)
   ctx = Context(config, workdir)
   if config.stage == 'all':
     pretrain_single(ctx)
+    finetune(ctx, 'gt_only')
     pretrain_multi(ctx)
     pseudo_label(ctx)
     finetune(ctx, 'l1_only')

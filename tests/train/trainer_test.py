@@ -82,11 +82,13 @@ class PipelineTest(chex.TestCase):
     tmp = self.create_tempdir().full_path
     config = smoke.get_config()
     results = trainer.train_and_evaluate(config, tmp)
-    self.assertEqual(set(results['models']), {'Base', 'L1-only', 'Ours'})
+    self.assertEqual(set(results['models']), {'Base', 'L1-only', 'Ours',
+                                              'Base (pre-training only)'})
     for m in results['models'].values():
       self.assertEqual(set(m), {'cam0', 'cam1', 'cam2', 'cam3', 'mean'})
       self.assertTrue(all(np.isfinite(v['mpjpe']) and v['mpjpe'] > 0 for v in m.values()))
-    for f in ('results.md', 'results.json', 'results.png', 'pgt/pgt.npz', 'base/loss.png'):
+    for f in ('results.md', 'results.json', 'results.png', 'pgt/pgt.npz', 'base/loss.png',
+              'base_gt/loss.png', 'l1_only/loss.png', 'ours/loss.png'):
       self.assertTrue(os.path.exists(os.path.join(tmp, f)), f)
     md = open(os.path.join(tmp, 'results.md')).read()
     self.assertIn('| cam0 |', md)
