@@ -36,9 +36,10 @@ def pseudo_gt(cams, det, min_score):
   """DLT P-GT of every frame: ([T, 17, 3] mm, valid [T, 17], reprojection error [V, T, 17] px)."""
   w = np.where(det[..., 2] >= min_score, det[..., 2], 0.0)                 # [V, T, J]
   tri = jax.jit(jax.vmap(triangulation.triangulate_views, in_axes=(None, 1, 1)))
-  poses, valid = tri(cams, jnp.asarray(det[..., :2], jnp.float32), jnp.asarray(w, jnp.float32))
+  uv = jnp.asarray(det[..., :2], jnp.float32)                                # [V, T, J, 2]
+  poses, valid = tri(cams, uv, jnp.asarray(w, jnp.float32))
   err = jax.vmap(triangulation.reprojection_error, in_axes=(None, 0, 1), out_axes=1)(
-      cams, poses, jnp.asarray(det[..., :2], jnp.float32))                  # [V, T, J]
+      cams, poses, uv)                                                       # [V, T, J]
   err = np.asarray(err)
   err = np.where(w > 0, err, np.nan)
   return np.asarray(poses), np.asarray(valid), err
@@ -93,18 +94,15 @@ def run(config, workdir):
   images = np.stack(images)
   pgt = poses[frames].astype(np.float32)
   target, root_depth = stages.targets(crop_cams, pgt, geo)
-  arrays = dict(images=images, K=crop_cams.K, R=crop_cams.R, t=crop_cams.t, dist=crop_cams.dist,
-                target=target.astype(np.float32), root_depth=root_depth.astype(np.float32),
-                l1_w=np.ones(len(frames), np.float32), mvc_w=np.ones(len(frames), np.float32))
   split = dict(images=images, cams=crop_cams, root_depth=root_depth)
+  arrays = stages.single_arrays(split, target, root_depth, 1.0)
 
   base = stages.pretrain_single(ctx)       # on the embedded rendered data (resumable)
-  base = jax.device_get(base)
   cfg = config.finetune
   state = ctx.new_state('single', cfg).replace(params=base.params, batch_stats=base.batch_stats)
   loss = functools.partial(step_lib.single_loss, geo=geo, weights=step_lib.LossWeights(
       l1=float(cfg.l1_weight), mvc=float(cfg.mvc_weight)))
-  tuned = jax.device_get(ctx.train('pose2sim_ours', state, loss, arrays, cfg))
+  tuned = ctx.train('pose2sim_ours', state, loss, arrays, cfg)
 
   out = dict(views=names, frames=[int(f) for f in frames], models={})
   out['pgt_reprojection_px'] = {n: float(np.nanmean(reproj[v])) for v, n in enumerate(names)}

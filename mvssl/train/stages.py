@@ -125,7 +125,9 @@ class Context:
         make_batch=make_batch)
 
 
-def _single_arrays(d, target, root_depth, mvc):
+def single_arrays(d, target, root_depth, mvc):
+  """Training arrays of the single-view model: split ``d`` (images, cams) with heatmap targets
+  [N, V, J, 3], root depths [N, V] mm, L1 weight 1 and MVC weight ``mvc`` per frame."""
   n = len(target)
   return dict(images=d['images'], K=d['cams'].K, R=d['cams'].R, t=d['cams'].t,
               dist=d['cams'].dist, target=target.astype(np.float32),
@@ -140,7 +142,7 @@ def pretrain_single(ctx):
   loss = functools.partial(step_lib.single_loss, geo=ctx.geo,
                            weights=step_lib.LossWeights(l1=1.0, mvc=0.0))
   return ctx.train('base', ctx.new_state('single', cfg), loss,
-                   _single_arrays(d, d['target'], d['root_depth'], 0.0), cfg)
+                   single_arrays(d, d['target'], d['root_depth'], 0.0), cfg)
 
 
 def pretrain_multi(ctx):
@@ -216,7 +218,7 @@ def finetune(ctx, mode=None):
   cfg = ctx.config.finetune
   lab = ctx.split('labeled')
   if mode == 'gt_only':
-    arrays = _single_arrays(lab, lab['target'], lab['root_depth'], 0.0)
+    arrays = single_arrays(lab, lab['target'], lab['root_depth'], 0.0)
     return _continue_base(ctx, 'base_gt', arrays, step_lib.LossWeights(l1=float(cfg.l1_weight)))
   pgt = pseudo_label(ctx)
   unl = ctx.split('unlabeled')
@@ -224,8 +226,8 @@ def finetune(ctx, mode=None):
   if cfg.mvc_frames not in ('all', 'unlabeled'):
     raise ValueError(f'config.finetune.mvc_frames must be "all" or "unlabeled", '
                      f'got {cfg.mvc_frames!r}')
-  a = _single_arrays(lab, lab['target'], lab['root_depth'], cfg.mvc_frames == 'all')
-  b = _single_arrays(unl, pgt['target'], pgt['root_depth'], 1.0)
+  a = single_arrays(lab, lab['target'], lab['root_depth'], cfg.mvc_frames == 'all')
+  b = single_arrays(unl, pgt['target'], pgt['root_depth'], 1.0)
   arrays = {k: np.concatenate([a[k], b[k][keep]]) for k in a}
   weights = step_lib.LossWeights(l1=float(cfg.l1_weight),
                                  mvc=float(cfg.mvc_weight) if mode == 'mvc' else 0.0)
