@@ -29,6 +29,28 @@ LEFT = (4, 5, 6, 11, 12, 13)
 RIGHT = (1, 2, 3, 14, 15, 16)
 FLIP_PERM = tuple({**{i: i for i in range(17)}, **dict(zip(LEFT, RIGHT)),
                    **dict(zip(RIGHT, LEFT))}[i] for i in range(17))
+# Joint orders, as indices into Human3.6M's original 32-joint skeleton (D3_Positions).
+H36M32_OF_H36M17 = (0, 1, 2, 3, 6, 7, 8, 12, 13, 14, 15, 17, 18, 19, 25, 26, 27)  # VideoPose3D
+# learnable-triangulation's labels npy ("16 joints in MPII order + Neck/Nose"):
+H36M32_OF_LT = (3, 2, 1, 6, 7, 8, 0, 12, 13, 15, 27, 26, 25, 17, 18, 19, 14)
+LT_JOINT_NAMES = ('RFoot', 'RKnee', 'RHip', 'LHip', 'LKnee', 'LFoot', 'Pelvis', 'Spine',
+                  'Thorax', 'Head', 'RWrist', 'RElbow', 'RShoulder', 'LShoulder', 'LElbow',
+                  'LWrist', 'Neck/Nose')
+# joints_h36m17 = joints_lt[..., LT_TO_H36M17, :] and the inverse.
+LT_TO_H36M17 = tuple(H36M32_OF_LT.index(i) for i in H36M32_OF_H36M17)
+H36M17_TO_LT = tuple(H36M32_OF_H36M17.index(i) for i in H36M32_OF_LT)
+
+
+def from_lt_order(joints):
+  """learnable-triangulation order [..., 17, C] -> Human3.6M-17 (VideoPose3D/MMPose) order."""
+  return np.asarray(joints)[..., LT_TO_H36M17, :]
+
+
+def to_lt_order(joints):
+  """Human3.6M-17 (VideoPose3D/MMPose) order [..., 17, C] -> learnable-triangulation order."""
+  return np.asarray(joints)[..., H36M17_TO_LT, :]
+
+
 CAMERA_IDS = ('54138969', '55011271', '58860488', '60457274')
 SUBJECTS = ('S1', 'S5', 'S6', 'S7', 'S8', 'S9', 'S11')
 

@@ -96,8 +96,16 @@ def camera_to_world(cam: Camera, points: jax.Array) -> jax.Array:
   return (points - cam.t) @ cam.R
 
 
+def _xp(*arrays):
+  """numpy for host arrays (offline dataset building), jax.numpy otherwise."""
+  return np if all(isinstance(a, np.ndarray) for a in arrays) else jnp
+
+
 def distort(cam: Camera, xy: jax.Array) -> jax.Array:
-  """Applies the lens model to normalised image coordinates. xy: [..., 2] -> [..., 2]."""
+  """Applies the lens model to normalised image coordinates. xy: [..., 2] -> [..., 2].
+
+  numpy in (camera and points) gives numpy out, so dataset builders need no device.
+  """
   k1, k2, k3, p1, p2 = (cam.dist[i] for i in range(5))
   x, y = xy[..., 0], xy[..., 1]
   r2 = x * x + y * y
@@ -109,13 +117,18 @@ def distort(cam: Camera, xy: jax.Array) -> jax.Array:
   else:
     xd = x * radial + 2 * p1 * x * y + p2 * (r2 + 2 * x * x)
     yd = y * radial + p1 * (r2 + 2 * y * y) + 2 * p2 * x * y
-  return jnp.stack([xd, yd], axis=-1)
+  return _xp(cam.dist, xy).stack([xd, yd], axis=-1)
 
 
 def undistort(cam: Camera, xy_d: jax.Array) -> jax.Array:
   """Inverts :func:`distort` by fixed-point iteration (as ``cv2.undistortPoints``). [..., 2]."""
   def body(_, xy):
     return xy + (xy_d - distort(cam, xy))
+  if _xp(cam.dist, xy_d) is np:
+    xy = xy_d
+    for i in range(UNDISTORT_ITERS):
+      xy = body(i, xy)
+    return xy
   return jax.lax.fori_loop(0, UNDISTORT_ITERS, body, xy_d)
 
 
@@ -127,7 +140,7 @@ def _invert_k(K, uv):
   # K is upper triangular: solve for (x, y) with 1 in the last component.
   y = (uv[..., 1] - K[1, 2]) / K[1, 1]
   x = (uv[..., 0] - K[0, 2] - K[0, 1] * y) / K[0, 0]
-  return jnp.stack([x, y], axis=-1)
+  return _xp(K, uv).stack([x, y], axis=-1)
 
 
 def project(cam: Camera, points: jax.Array) -> jax.Array:
@@ -205,3 +218,17 @@ def stack(cams) -> Camera:
   if len(models) != 1:
     raise ValueError(f'cannot stack cameras with different dist_model: {models}')
   return jax.tree.map(lambda *a: jnp.stack(a), *cams)
+
+
+def pixels_to_normalized(cam: Camera, pixels, *, remove_distortion: bool = True):
+  """Pixels [..., 2] (px) -> normalised camera coordinates [..., 2] (x/z, y/z).
+
+  With ``remove_distortion`` the lens model is inverted (undistorted coordinates).
+  """
+  xy = _invert_k(cam.K, pixels)
+  return undistort(cam, xy) if remove_distortion else xy
+
+
+def normalized_to_pixels(cam: Camera, xy, *, apply_distortion: bool = True):
+  """Normalised camera coordinates [..., 2] -> pixels [..., 2] (px), optionally distorted."""
+  return _apply_k(cam.K, distort(cam, xy) if apply_distortion else xy)
