@@ -5,7 +5,8 @@ One builder, :class:`CalibratedMultiview`, turns the frames that a dataset *adap
 ``recording.py``) into network-ready square crops with their exact cameras. One example is one
 synchronised frame with V views::
 
-  images        [V, S, S, 3] uint8  JPEG-encoded RGB crops (zeros for a missing view)
+  images        [V] bytes           JPEG-encoded S x S RGB crops (black for a missing view),
+                                    decoded by the input pipeline's worker threads (OpenCV)
   K, R, t, dist [V, ...]            crop cameras: K in crop px, world->camera R and t (mm),
                                     dist (k1, k2, k3, p1, p2) of the lens model named in the
                                     builder's settings (zeros when the crops are undistorted)
@@ -36,7 +37,8 @@ import hashlib
 import json
 import logging
 import os
-from typing import Callable, Iterator, Protocol
+from collections.abc import Callable, Iterator
+from typing import Protocol
 
 import cv2
 import numpy as np
@@ -91,6 +93,14 @@ class Adapter(Protocol):
 
   def frames(self, split: str) -> Iterator[Frame]:
     ...
+
+
+def imread(path: str) -> np.ndarray:
+  """cv2.imread (BGR uint8) that names the file when it is missing or unreadable."""
+  img = cv2.imread(path, cv2.IMREAD_COLOR)
+  if img is None:
+    raise FileNotFoundError(f'{path}: image missing or unreadable')
+  return img
 
 
 def square_scaled(box, scale: float) -> np.ndarray:
@@ -196,7 +206,7 @@ def process_frame(fr: Frame, *, size: int, box_scale: float, undistort: bool,
       raise ValueError(f'{view.origin}: no box, no 3D pose and fewer than 2 detections: '
                        f'cannot place the crop')
     crop_img, crop = crop_view(img, cam, box, size, undistort=undistort)
-    ex['images'].append(cv2.imencode('.jpg', crop_img,
+    ex['images'].append(cv2.imencode('.jpg', crop_img[..., ::-1],
                                      [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])[1].tobytes())
     ex['K'][i], ex['R'][i], ex['t'][i], ex['dist'][i] = crop.K, crop.R, crop.t, crop.dist
     ex['box'][i] = box
@@ -243,14 +253,13 @@ class CalibratedMultiview(tfds.core.GeneratorBasedBuilder):
     return list(self.adapter.camera_names)
 
   def _info(self):
-    v, s, j = len(self.adapter.camera_names), self.image_size, NUM_JOINTS
+    v, j = len(self.adapter.camera_names), NUM_JOINTS
     f32 = np.float32
     return tfds.core.DatasetInfo(
         builder=self,
         description=__doc__,
         features=tfds.features.FeaturesDict({
-            'images': tfds.features.Sequence(
-                tfds.features.Image(shape=(s, s, 3), encoding_format='jpeg'), length=v),
+            'images': tfds.features.Tensor(shape=(v,), dtype=np.object_),   # JPEG bytes
             'K': tfds.features.Tensor(shape=(v, 3, 3), dtype=f32),
             'R': tfds.features.Tensor(shape=(v, 3, 3), dtype=f32),
             't': tfds.features.Tensor(shape=(v, 3), dtype=f32),
@@ -299,3 +308,88 @@ def build(adapter: Adapter, data_dir: str, *, image_size: int, box_scale: float,
     logging.info('Building dataset %s at %s', b.info.full_name, b.data_dir)
     b.download_and_prepare()
   return b
+
+
+LABEL_FIELDS = ('K', 'R', 't', 'dist', 'box', 'view_valid', 'pose_3d', 'has_pose_3d',
+                'keypoints_2d', 'frame', 'subject', 'sequence')
+
+
+def decode_jpeg(data: bytes) -> np.ndarray:
+  """JPEG bytes -> [S, S, 3] uint8 RGB."""
+  img = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+  if img is None:
+    raise ValueError('corrupt JPEG in the dataset')
+  return img[..., ::-1]
+
+
+class EncodedImages:
+  """The images of a split, decoded on access: ``images[idx]`` -> [n, V, S, S, 3] uint8 RGB.
+
+  Behaves like the array it stands for (``len``, ``shape``, ``dtype``, integer / slice / index
+  array access), so the same code trains from memory or from disk. Decoding runs in
+  ``num_threads`` threads (OpenCV releases the GIL).
+  """
+
+  def __init__(self, source, order: np.ndarray, size: int, num_views: int, num_threads: int = 4):
+    self.source, self.order = source, np.asarray(order)
+    self.shape = (len(self.order), num_views, size, size, 3)
+    self.dtype = np.dtype(np.uint8)
+    self.ndim = 5
+    self._pool = concurrent.futures.ThreadPoolExecutor(max(1, num_threads))
+
+  def __len__(self):
+    return self.shape[0]
+
+  def row(self, i: int) -> np.ndarray:
+    return np.stack([decode_jpeg(b) for b in self.source[int(self.order[i])]['images']])
+
+  def __getitem__(self, idx):
+    if isinstance(idx, (int, np.integer)):
+      return self.row(int(idx))
+    rows = np.arange(len(self))[idx]
+    return np.stack(list(self._pool.map(self.row, rows))) if len(rows) else \
+        np.zeros((0,) + self.shape[1:], np.uint8)
+
+
+def load_split(b: CalibratedMultiview, split: str, num_threads: int = 4) -> dict:
+  """A split's labels in memory and its images decoded on access, in a stable order.
+
+  Labels are read once (no image decoding) and cached next to the dataset in
+  ``labels_<split>.npz`` (written atomically).
+
+  Returns:
+    dict with 'images' (EncodedImages [N, V, S, S, 3]), 'cams' (Camera [N, V] with the dataset's
+    lens model), 'box', 'view_valid', 'pose_3d', 'has_pose_3d', 'keypoints_2d', 'subject',
+    'sequence', 'frame' and 'index' (the record of each row).
+  Raises:
+    ValueError: on non-finite labels or cameras, naming the dataset, split and field.
+  """
+  source = b.as_data_source(split=split)
+  cache = os.path.join(b.data_dir, f'labels_{split}.npz')
+  if os.path.exists(cache):
+    with np.load(cache) as z:
+      out = {k: z[k] for k in z.files}
+  else:
+    rows = [source[i] for i in range(len(source))]
+    key = [f'{r["subject"]}/{r["sequence"]}/{int(r["frame"]):08d}' for r in rows]
+    order = np.argsort(np.array([k.encode() if isinstance(k, str) else k for k in key]),
+                       kind='stable')
+    out = {}
+    for k in LABEL_FIELDS:
+      vals = [rows[i][k] for i in order]
+      if k in ('subject', 'sequence'):
+        out[k] = np.array([v.decode() if isinstance(v, bytes) else str(v) for v in vals])
+      else:
+        out[k] = np.stack([np.asarray(v) for v in vals])
+    out['index'] = order
+    tmp = cache + '.tmp.npz'
+    np.savez(tmp, **out)
+    os.replace(tmp, cache)
+  for k in ('K', 'R', 't', 'dist', 'box', 'pose_3d', 'keypoints_2d'):
+    if not np.all(np.isfinite(out[k])):
+      raise ValueError(f'{b.data_dir} split {split!r}: field {k!r} has non-finite values')
+  out['images'] = EncodedImages(source, out['index'], b.image_size,
+                                len(b.adapter.camera_names), num_threads)
+  out['cams'] = camlib.Camera(K=out.pop('K'), R=out.pop('R'), t=out.pop('t'),
+                              dist=out.pop('dist'), dist_model=b.dist_model)
+  return out

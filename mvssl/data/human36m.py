@@ -38,11 +38,9 @@ import os
 import pickle
 import re
 
-import cv2
 import numpy as np
 
-from mvssl.data import builder
-from mvssl.data import h36m
+from mvssl.data import builder, h36m
 from mvssl.geometry import camera as camlib
 
 MANUAL_DOWNLOAD_INSTRUCTIONS = """\
@@ -65,14 +63,6 @@ DAMAGED = {'S9': ('Greeting-2', 'SittingDown-2', 'Waiting-1')}
 
 def _missing(path, what):
   return FileNotFoundError(f'{path}: {what} not found.\n{MANUAL_DOWNLOAD_INSTRUCTIONS}')
-
-
-def imread(path: str) -> np.ndarray:
-  """cv2.imread that names the file when it is missing or unreadable."""
-  img = cv2.imread(path, cv2.IMREAD_COLOR)
-  if img is None:
-    raise FileNotFoundError(f'{path}: image missing or unreadable')
-  return img
 
 
 def _split_subjects(subjects) -> dict:
@@ -175,7 +165,7 @@ class LearnableTriangulation:
         missing = (top, left, bottom, right) == (0, 0, 0, 0)
         views.append(builder.View(
             camera=self.cameras[subject, c],
-            image=None if missing else (lambda p=path: imread(p)),
+            image=None if missing else (lambda p=path: builder.imread(p)),
             box=None if missing else np.array([left, top, right - left, bottom - top]),
             origin=path))
       yield builder.Frame(subject=subject, sequence=action, frame=frame, views=views,
@@ -312,7 +302,7 @@ class MMPose:
                            f'match: its S disagrees with the other views by '
                            f'{np.max(np.linalg.norm(w - world, axis=-1)):.1f} mm in world')
         path = os.path.join(self.image_root, name)
-        views.append(builder.View(camera=cam, image=lambda p=path: imread(p), box=box,
+        views.append(builder.View(camera=cam, image=lambda p=path: builder.imread(p), box=box,
                                   origin=path))
       yield builder.Frame(subject=subject, sequence=action, frame=frame, views=views,
                           pose_3d=world, origin=f'{subject}/{action}/{frame}')

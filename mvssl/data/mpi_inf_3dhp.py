@@ -245,7 +245,7 @@ class MpiInf3dhp:
             image, where = (lambda im=img: im), f'{readers[c].path} frame {n}'
           else:
             where = os.path.join(seq_dir, 'imageFrames', f'video_{c}', f'frame_{n + 1:06d}.jpg')
-            image = lambda p=where: _imread(p)  # noqa: E731
+            image = lambda p=where: builder.imread(p)
           views.append(builder.View(camera=cam, image=image, origin=where))
         yield builder.Frame(subject=subject, sequence=seq, frame=frame, views=views,
                             pose_3d=world, origin=origin)
@@ -268,12 +268,6 @@ class MpiInf3dhp:
             if left <= 0:
               return
 
-
-def _imread(path):
-  img = cv2.imread(path, cv2.IMREAD_COLOR)
-  if img is None:
-    raise FileNotFoundError(f'{path}: image missing or unreadable')
-  return img
 
 
 def load_mmpose_cameras(path: str) -> dict:
