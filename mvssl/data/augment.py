@@ -1,0 +1,111 @@
+"""Training augmentation of multi-view frames with the exactly matching camera change.
+
+A crop is warped by a similarity ``A`` about its centre (scale s, in-plane rotation theta, and
+optionally a horizontal flip). The camera of the warped crop is the one whose projection of
+every world point is ``A`` applied to the old projection, so labels stay exact and the world
+frame never changes (the MVC loss and the DLT keep working across views):
+
+  A K R = K' Q R    (RQ decomposition: K' upper triangular with a positive diagonal, Q = diag(Q2, 1)
+                     orthogonal, det Q2 = -1 for a flip)
+  R' = Q R,  t' = Q t,  (p2', p1') = Q2 (p2, p1),  radial k unchanged.
+
+The tangential update holds for both lens models (OpenCV's and Human3.6M's tangential terms are
+``r^2 p + 2 (x . p) x`` and ``r^2 p + (x . p) x`` with p = (p2, p1), both equivariant under
+orthogonal maps of the normalised coordinates x). A flip mirrors the image, so the joints'
+left/right names swap: the world pose (and any 2D detections) are permuted with
+``h36m.FLIP_PERM``; one flip decision is shared by all views of a frame so that every view
+keeps labelling the same world pose.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import scipy.linalg
+
+from mvssl.data import h36m
+
+
+def similarity(size: int, scale: float, angle_deg: float, flip: bool) -> np.ndarray:
+  """3x3 map of crop pixels (px) -> warped crop pixels about the crop centre ((S-1)/2)."""
+  c = (size - 1) / 2.0
+  th = np.deg2rad(angle_deg)
+  rot = np.array([[np.cos(th), -np.sin(th)], [np.sin(th), np.cos(th)]]) * scale
+  if flip:
+    rot = rot @ np.diag([-1.0, 1.0])
+  A = np.eye(3)
+  A[:2, :2] = rot
+  A[:2, 2] = np.array([c, c]) - rot @ np.array([c, c])
+  return A
+
+
+def warp_camera(K, R, t, dist, A):
+  """Camera (K [3,3], R [3,3], t [3], dist [5]) of a crop warped by A -> (K', R', t', dist')."""
+  M = A @ K
+  Kp, Q = scipy.linalg.rq(M)
+  S = np.diag(np.sign(np.diag(Kp)))
+  Kp, Q = Kp @ S, S @ Q
+  Kp = Kp / Kp[2, 2]
+  Q2 = Q[:2, :2]
+  d = np.array(dist, np.float64, copy=True)
+  p2, p1 = Q2 @ np.array([d[4], d[3]])
+  d[3], d[4] = p1, p2
+  return Kp, Q @ R, Q @ t, d
+
+
+def augment_frame(ex: dict, rng: np.random.Generator, *, scale=(0.8, 1.2), rotation_deg=30.0,
+                  flip_prob=0.5, colour=True) -> dict:
+  """Randomly warps every view of one frame and updates cameras and labels to match.
+
+  Args:
+    ex: one example: images [V, S, S, 3] uint8, K, R [V, 3, 3], t [V, 3] mm, dist [V, 5],
+      pose_3d [J, 3] world mm; optional keypoints_2d [V, J, 3] (crop px), view_valid [V].
+    rng: numpy Generator (deterministic per example).
+    scale: (low, high) uniform zoom; rotation_deg: uniform in +-rotation_deg; flip_prob: chance
+      of a horizontal flip of the whole frame; colour: per-view gain/bias jitter.
+  Returns:
+    A new dict with the same keys.
+  """
+  out = dict(ex)
+  imgs = np.asarray(ex['images'])
+  v, size = imgs.shape[0], imgs.shape[1]
+  flip = bool(rng.random() < flip_prob)
+  Ks, Rs, ts, ds, ims = [], [], [], [], []
+  valid = np.asarray(ex.get('view_valid', np.ones(v, bool)))
+  for i in range(v):
+    if not valid[i]:         # a missing view: nothing to warp (its camera is all zeros)
+      A = np.eye(3)
+      ims.append(imgs[i])
+      for lst, k in ((Ks, 'K'), (Rs, 'R'), (ts, 't'), (ds, 'dist')):
+        lst.append(np.asarray(ex[k][i], np.float64))
+      if 'keypoints_2d' in ex:
+        out.setdefault('_kp', []).append(np.asarray(ex['keypoints_2d'][i], np.float64))
+      continue
+    A = similarity(size, float(rng.uniform(*scale)),
+                   float(rng.uniform(-rotation_deg, rotation_deg)), flip)
+    K, R, t, d = warp_camera(np.asarray(ex['K'][i], np.float64), np.asarray(ex['R'][i], np.float64),
+                             np.asarray(ex['t'][i], np.float64),
+                             np.asarray(ex['dist'][i], np.float64), A)
+    img = cv2.warpAffine(imgs[i], A[:2], (size, size), flags=cv2.INTER_LINEAR,
+                         borderMode=cv2.BORDER_CONSTANT)
+    if colour:
+      img = np.clip(img * rng.uniform(0.8, 1.2) + rng.uniform(-20, 20), 0, 255).astype(np.uint8)
+    ims.append(img)
+    Ks.append(K)
+    Rs.append(R)
+    ts.append(t)
+    ds.append(d)
+    if 'keypoints_2d' in ex:
+      kp = np.asarray(ex['keypoints_2d'][i], np.float64)
+      uv = kp[:, :2] @ A[:2, :2].T + A[:2, 2]
+      out.setdefault('_kp', []).append(np.concatenate([uv, kp[:, 2:]], -1))
+  dt = np.asarray(ex['K']).dtype
+  out.update(images=np.stack(ims), K=np.stack(Ks).astype(dt), R=np.stack(Rs).astype(dt),
+             t=np.stack(ts).astype(dt), dist=np.stack(ds).astype(dt))
+  perm = list(h36m.FLIP_PERM) if flip else list(range(len(h36m.FLIP_PERM)))
+  if 'pose_3d' in ex:
+    out['pose_3d'] = np.asarray(ex['pose_3d'])[perm]
+  if 'keypoints_2d' in ex:
+    out['keypoints_2d'] = np.stack(out.pop('_kp'))[:, perm].astype(
+        np.asarray(ex['keypoints_2d']).dtype)
+  return out
