@@ -14,7 +14,8 @@ def get_config(arg=None):
   del arg
   c = ml_collections.ConfigDict()
   c.title = 'mvssl embedded default (procedural poses, procedural 4-camera rig)'
-  c.stage = 'all'            # all | pretrain_single | pretrain_multi | pseudo_label | finetune | evaluate
+  # all | build | pretrain_single | pretrain_multi | pseudo_label | finetune | evaluate
+  c.stage = 'all'
   c.dataset = 'multiview'    # multiview (rendered) | pose2sim (see configs/pose2sim.py)
   c.seed = 0                 # model init, data order and rendering seed
   c.parallel = 'shard_map'   # shard_map (jit of shard_map over a 1-D mesh) | pmap
@@ -24,6 +25,7 @@ def get_config(arg=None):
   c.cube_mm = 2000.0         # depth extent of the heatmap volume around the root (mm)
 
   c.data = d = ml_collections.ConfigDict()
+  d.dataset = 'multiview'    # multiview (rendered) | human36m | mpi_inf_3dhp | recording
   d.source = 'procedural'    # procedural | h36m_motion
   d.data_dir = ''            # TFDS data_dir; '' = WORKDIR/data
   d.image_size = 64          # network input crop S (px); heatmaps are S/4
@@ -33,9 +35,30 @@ def get_config(arg=None):
   d.every = 1                # temporal subsampling of motion sequences (h36m_motion)
   d.motion_path = ''         # h36m_real_motion_17j_10hz.npz (h36m_motion only)
   d.cameras_path = ''        # h36m_cameras.json (h36m_motion only)
+  # Real datasets (configs/human36m.py, mpi_inf_3dhp.py, recording.py):
+  d.manual_dir = ''          # folder holding the downloaded files (README: per dataset)
+  d.undistort = False        # remove the lens distortion in the crop warp (pinhole crops)
+  d.max_frames = 0           # cap on frames per split (0 = all), for quick trials
+  d.num_workers = 8          # dataset build threads (JPEG decode + warp + encode)
+  d.every_by_split = ml_collections.ConfigDict(dict(labeled=1, unlabeled=1, test=1))
   d.subjects = ml_collections.ConfigDict(dict(
       labeled=['S1', 'S5', 'S6'], unlabeled=['S7', 'S8'], test=['S9', 'S11']))
   d.frames = ml_collections.ConfigDict(dict(labeled=600, unlabeled=1200, test=240))  # per split
+
+  # Optional second dataset for the unlabeled split (e.g. configs/recording.py); None = data.
+  c.unlabeled_data = ml_collections.config_dict.placeholder(ml_collections.ConfigDict)
+
+  c.input = i = ml_collections.ConfigDict()
+  i.num_threads = 4          # input pipeline threads (JPEG decode + augmentation)
+  i.prefetch = 16            # examples read ahead
+  i.augment = 'colour'       # none | colour | geometric (scale, rotation, flip + camera change)
+  i.scale = (0.8, 1.2)       # geometric: zoom range
+  i.rotation_deg = 30.0      # geometric: in-plane rotation range (+-)
+  i.flip_prob = 0.5          # geometric: chance of a horizontal flip (L/R joints swapped)
+
+  c.pseudo_label = p = ml_collections.ConfigDict()
+  p.source = 'model'         # model (G) | detections (DLT of the dataset's 2D detections)
+  p.min_score = 0.3          # detections: DLT weight 0 below this confidence
 
   c.model = m = ml_collections.ConfigDict()
   m.resnet_depth = 18        # 18 | 34 | 50 | 101 | 152 (paper: 50)

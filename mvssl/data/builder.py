@@ -206,7 +206,7 @@ def process_frame(fr: Frame, *, size: int, box_scale: float, undistort: bool,
       raise ValueError(f'{view.origin}: no box, no 3D pose and fewer than 2 detections: '
                        f'cannot place the crop')
     crop_img, crop = crop_view(img, cam, box, size, undistort=undistort)
-    ex['images'].append(cv2.imencode('.jpg', crop_img[..., ::-1],
+    ex['images'].append(cv2.imencode('.jpg', crop_img,        # BGR in, as OpenCV expects
                                      [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])[1].tobytes())
     ex['K'][i], ex['R'][i], ex['t'][i], ex['dist'][i] = crop.K, crop.R, crop.t, crop.dist
     ex['box'][i] = box
@@ -232,6 +232,8 @@ class CalibratedMultiview(tfds.core.GeneratorBasedBuilder):
   def __init__(self, *, adapter: Adapter, image_size: int, box_scale: float, undistort: bool,
                num_workers: int = 8, **kwargs):
     self.adapter = adapter
+    self.MANUAL_DOWNLOAD_INSTRUCTIONS = getattr(adapter, 'MANUAL_DOWNLOAD_INSTRUCTIONS',
+                                                self.MANUAL_DOWNLOAD_INSTRUCTIONS)
     self.image_size, self.box_scale, self.undistort = int(image_size), float(box_scale), \
         bool(undistort)
     self.num_workers = max(1, int(num_workers))
@@ -360,7 +362,8 @@ def load_split(b: CalibratedMultiview, split: str, num_threads: int = 4) -> dict
   Returns:
     dict with 'images' (EncodedImages [N, V, S, S, 3]), 'cams' (Camera [N, V] with the dataset's
     lens model), 'box', 'view_valid', 'pose_3d', 'has_pose_3d', 'keypoints_2d', 'subject',
-    'sequence', 'frame' and 'index' (the record of each row).
+    'sequence', 'frame' and 'index' (the record of each row). Missing views (view_valid False)
+    carry a copy of a present view's camera.
   Raises:
     ValueError: on non-finite labels or cameras, naming the dataset, split and field.
   """
@@ -388,6 +391,13 @@ def load_split(b: CalibratedMultiview, split: str, num_threads: int = 4) -> dict
   for k in ('K', 'R', 't', 'dist', 'box', 'pose_3d', 'keypoints_2d'):
     if not np.all(np.isfinite(out[k])):
       raise ValueError(f'{b.data_dir} split {split!r}: field {k!r} has non-finite values')
+  # A missing view borrows the camera of the frame's first present view (its image is black
+  # and every loss and DLT weight masks it), so no computation ever sees an all-zero camera.
+  first = np.argmax(out['view_valid'], axis=1)
+  rows = np.arange(len(first))
+  for k in ('K', 'R', 't', 'dist'):
+    out[k] = np.where(out['view_valid'].reshape(out['view_valid'].shape + (1,) * (out[k].ndim - 2)),
+                      out[k], out[k][rows, first][:, None])
   out['images'] = EncodedImages(source, out['index'], b.image_size,
                                 len(b.adapter.camera_names), num_threads)
   out['cams'] = camlib.Camera(K=out.pop('K'), R=out.pop('R'), t=out.pop('t'),

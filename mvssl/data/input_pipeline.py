@@ -1,42 +1,88 @@
-"""In-memory batching with a deterministic, resumable sample order.
+"""Training input pipeline: grain over random-access sources, deterministic and resumable.
 
-The order is a pure function of (seed, step): epoch e uses the permutation
-``default_rng([seed, e]).permutation(N)``, so a run resumed at step s from a checkpoint continues
-the exact sample sequence of an uninterrupted run (no iterator state to save).
+``make_dataset`` turns a dict of per-example arrays (numpy arrays, or
+:class:`mvssl.data.builder.EncodedImages` that decode JPEGs on access) into a grain
+``MapDataset`` of per-process batches:
+
+  source -> shuffle(seed) -> repeat (a new permutation every epoch)
+         -> random_map(augment, seed)         (per-example Generator derived from the seed and
+                                               the example's global position: independent of
+                                               the thread and process counts)
+         -> [process_index::process_count]   (per-process sharding for multi-host: process p
+                                               gets rows p, p+P, ...; together the P
+                                               processes see exactly the global batch; the
+                                               map is lazy, so each decodes only its rows)
+         -> batch(global_batch / P)
+
+``iterator`` reads it with ``num_threads`` background threads (decoding + augmentation off the
+training thread) and a prefetch buffer. Its ``get_state()`` is saved with every checkpoint
+(:mod:`mvssl.train.checkpointing`) and restored with ``set_state``, so a resumed run continues
+the exact sample order of an uninterrupted one.
 """
 
 from __future__ import annotations
 
+import grain
+import jax
 import numpy as np
 
 
-def batch_indices(num_examples: int, batch_size: int, step: int, seed: int) -> np.ndarray:
-  """Indices [batch_size] of the examples in batch number ``step``.
+class ArraySource:
+  """grain random-access source: row ``i`` of every array in a dict (lazy images decode here)."""
 
+  def __init__(self, arrays: dict):
+    lengths = {k: len(v) for k, v in arrays.items()}
+    if len(set(lengths.values())) != 1:
+      raise ValueError(f'arrays must have the same length, got {lengths}')
+    self.arrays = arrays
+    self.n = next(iter(lengths.values()))
+    if self.n == 0:
+      raise ValueError('cannot draw batches from an empty dataset')
+
+  def __len__(self):
+    return self.n
+
+  def __getitem__(self, i):
+    return {k: v[int(i)] for k, v in self.arrays.items()}
+
+
+def make_dataset(arrays: dict, *, batch_size: int, seed: int, augment_fn=None,
+                 process_index: int | None = None, process_count: int | None = None):
+  """Infinite grain MapDataset of this process's batches (see module docstring).
+
+  Args:
+    arrays: dict of arrays with a leading example axis N.
+    batch_size: global batch size (all processes); must divide by the process count.
+    seed: shuffling and augmentation seed.
+    augment_fn: optional fn(example dict, np.random.Generator) -> example dict.
+    process_index, process_count: default jax.process_index() / jax.process_count().
   Raises:
-    ValueError: if the dataset is empty.
+    ValueError: on an empty dataset or a batch size that does not split over processes.
   """
-  if num_examples <= 0:
-    raise ValueError('cannot draw batches from an empty dataset')
-  start = step * batch_size
-  out = []
-  while len(out) < batch_size:
-    epoch, offset = divmod(start, num_examples)
-    perm = np.random.default_rng([seed, epoch]).permutation(num_examples)
-    take = perm[offset:offset + batch_size - len(out)]
-    out.extend(take.tolist())
-    start += len(take)
-  return np.asarray(out)
+  p = jax.process_index() if process_index is None else process_index
+  n_proc = jax.process_count() if process_count is None else process_count
+  if batch_size % n_proc:
+    raise ValueError(f'batch_size {batch_size} does not divide by {n_proc} processes')
+  ds = grain.MapDataset.source(ArraySource(arrays)).shuffle(seed=seed).repeat(None)
+  if augment_fn is not None:
+    ds = ds.random_map(augment_fn, seed=seed)
+  if n_proc > 1:
+    ds = ds[p::n_proc]
+  return ds.batch(batch_size // n_proc, drop_remainder=True)
 
 
-def take(arrays: dict, idx: np.ndarray) -> dict:
-  """Rows ``idx`` of every array in ``arrays``."""
-  return {k: v[idx] for k, v in arrays.items()}
+def iterator(ds, *, num_threads: int = 4, prefetch: int = 16, state: dict | None = None):
+  """A checkpointable iterator over ``ds`` with background threads; resumes from ``state``."""
+  it = iter(ds.to_iter_dataset(grain.ReadOptions(num_threads=num_threads,
+                                                 prefetch_buffer_size=prefetch)))
+  if state is not None:
+    it.set_state(state)
+  return it
 
 
-def augment_colour(images: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-  """Per-image brightness/contrast jitter of uint8 images [..., S, S, 3] (labels unchanged)."""
-  lead = images.shape[:-3]
-  gain = rng.uniform(0.8, 1.2, lead + (1, 1, 1))
-  bias = rng.uniform(-20, 20, lead + (1, 1, 1))
-  return np.clip(images * gain + bias, 0, 255).astype(np.uint8)
+def colour_jitter(example: dict, rng: np.random.Generator) -> dict:
+  """Per-view brightness/contrast jitter of uint8 images [V, S, S, 3] (labels unchanged)."""
+  images = np.asarray(example['images'])
+  gain = rng.uniform(0.8, 1.2, (images.shape[0], 1, 1, 1))
+  bias = rng.uniform(-20, 20, (images.shape[0], 1, 1, 1))
+  return dict(example, images=np.clip(images * gain + bias, 0, 255).astype(np.uint8))

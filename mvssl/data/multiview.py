@@ -54,8 +54,10 @@ def _gen_settings(cfg) -> dict:
 class MultiviewPose(tfds.core.GeneratorBasedBuilder):
   """Rendered calibrated multi-view people (see module docstring)."""
 
-  VERSION = tfds.core.Version('1.0.0')
-  RELEASE_NOTES = {'1.0.0': 'Initial release.'}
+  VERSION = tfds.core.Version('1.1.0')
+  RELEASE_NOTES = {'1.0.0': 'Initial release.',
+                   '1.1.0': 'Images stored in RGB order (1.0.0 stored BGR).'}
+  dist_model = 'h36m'
 
   def __init__(self, *, data_config, **kwargs):
     self._cfg = data_config
@@ -120,7 +122,8 @@ class MultiviewPose(tfds.core.GeneratorBasedBuilder):
       for i, (pose, (seq, frame)) in enumerate(zip(poses, ids)):
         rng = np.random.default_rng([cfg.seed, SPLITS.index(split), i, len(s), ord(s[-1])])
         views = [render.render_view(pose, c, cfg.image_size, rng, cfg.box_scale) for c in cams]
-        pngs = [cv2.imencode('.png', img[..., ::-1])[1].tobytes() for img, _, _ in views]
+        # render_view draws BGR; cv2.imencode takes BGR, so the PNG (and TFDS's decode) is RGB.
+        pngs = [cv2.imencode('.png', img)[1].tobytes() for img, _, _ in views]
         crops = [c for _, c, _ in views]
         yield f'{s}/{seq}/{frame}', {
             'images': pngs,

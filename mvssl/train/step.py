@@ -3,9 +3,12 @@
 Batches are dicts of arrays with a leading frame axis b (the device's shard) and a view axis V:
 
   images [b, V, S, S, 3] uint8; K, R [b, V, 3, 3]; t [b, V, 3] mm; dist [b, V, 5]
-  single-view model:  target [b, V, J, 3] heatmap coords; root_depth [b, V] mm;
+  optional view_valid [b, V] bool (missing views get no loss and no DLT weight)
+  single-view model:  pose_3d [b, J, 3] world mm (GT or P-GT; the heatmap targets of eq. 4-8
+                      are computed here from it and the possibly augmented cameras), or
+                      precomputed target [b, V, J, 3] + root_depth [b, V] mm;
                       l1_w [b], mvc_w [b] per-frame loss weights
-  multi-view model:   pose_3d [b, J, 3] world mm; target_2d [b, V, J, 2] heatmap cells
+  multi-view model:   pose_3d [b, J, 3] world mm (2D targets computed here)
 
 Every step is written for one device with the named axis 'data' bound by
 :func:`mvssl.parallel.data_parallel`: gradients, batch-norm statistics (``axis_name`` in the
@@ -24,15 +27,18 @@ from flax import nnx
 
 from mvssl import losses
 from mvssl.geometry import camera as camlib
+from mvssl.geometry import normalize
 from mvssl.geometry import triangulation
 from mvssl.parallel import AXIS
 
 
 class Geometry(NamedTuple):
-  """Heatmap geometry: input px per heatmap cell, depth bins D, depth cube (mm)."""
+  """Heatmap geometry: input px per heatmap cell, depth bins D, depth cube (mm), and the lens
+  model of the dataset's cameras ('h36m' | 'opencv')."""
   stride: float
   depth_bins: int
   cube_mm: float
+  dist_model: str = 'h36m'
 
 
 class LossWeights(NamedTuple):
@@ -42,10 +48,26 @@ class LossWeights(NamedTuple):
   mm_3d: float = 0.01
 
 
-def cameras(batch) -> camlib.Camera:
+def cameras(batch, dist_model: str = 'h36m') -> camlib.Camera:
   """Camera with leaves [b, V, ...] from a batch."""
   return camlib.Camera(K=batch['K'], R=batch['R'], t=batch['t'], dist=batch['dist'],
-                       dist_model='h36m')
+                       dist_model=dist_model)
+
+
+def batch_targets(batch, geo):
+  """Heatmap targets of the batch's world poses in its cameras (paper eq. 4-8).
+
+  Returns:
+    (target [b, V, J, 3] heatmap cells / depth bins, root_depth [b, V] mm).
+  """
+  f = functools.partial(normalize.world_to_heatmap_views, stride=geo.stride,
+                        depth_bins=geo.depth_bins, cube_mm=geo.cube_mm)
+  return jax.vmap(f)(cameras(batch, geo.dist_model), batch['pose_3d'])
+
+
+def _view_valid(batch):
+  b, v = batch['images'].shape[:2]
+  return batch['view_valid'] if 'view_valid' in batch else jnp.ones((b, v), bool)
 
 
 def _flat(x):
@@ -57,10 +79,16 @@ def single_loss(model, batch, geo, weights):
   b, v = batch['images'].shape[:2]
   pred, _ = model(_flat(batch['images']), train=True)
   pred = pred.reshape((b, v) + pred.shape[1:])
-  l1 = losses.l1_loss(pred, batch['target'], jnp.repeat(batch['l1_w'][:, None], v, 1))
-  mvc = losses.mvc_loss(cameras(batch), pred, batch['root_depth'], stride=geo.stride,
+  if 'target' in batch:
+    target, root_depth = batch['target'], batch['root_depth']
+  else:
+    target, root_depth = batch_targets(batch, geo)
+  valid = _view_valid(batch)
+  l1 = losses.l1_loss(pred, target, batch['l1_w'][:, None] * valid)
+  mvc = losses.mvc_loss(cameras(batch, geo.dist_model), pred, root_depth, stride=geo.stride,
                         depth_bins=geo.depth_bins, cube_mm=geo.cube_mm,
-                        unit_mm=geo.cube_mm / geo.depth_bins, weight=batch['mvc_w'])
+                        unit_mm=geo.cube_mm / geo.depth_bins, weight=batch['mvc_w'],
+                        view_mask=valid if 'view_valid' in batch else None)
   loss = weights.l1 * l1 + weights.mvc * mvc
   return loss, dict(l1=l1, mvc=mvc)
 
@@ -70,15 +98,19 @@ def multi_forward(model, batch, geo, train):
   b, v = batch['images'].shape[:2]
   j2d, conf = model(_flat(batch['images']), train=train)
   j2d = j2d.reshape((b, v) + j2d.shape[1:])
-  conf = conf.reshape((b, v) + conf.shape[1:])
-  pose, valid = triangulation.triangulate_batch(cameras(batch), j2d * geo.stride, conf)
+  conf = conf.reshape((b, v) + conf.shape[1:]) * _view_valid(batch)[..., None]
+  pose, valid = triangulation.triangulate_batch(cameras(batch, geo.dist_model), j2d * geo.stride,
+                                                conf)
   return pose, dict(j2d=j2d, conf=conf, valid=valid)
 
 
 def multi_loss(model, batch, geo, weights):
   """2D L1 (heatmap cells) + weights.mm_3d * 3D L1 of the triangulated pose (mm)."""
   pose, aux = multi_forward(model, batch, geo, train=True)
-  l2d = jnp.mean(jnp.abs(aux['j2d'] - batch['target_2d']))
+  target_2d = batch['target_2d'] if 'target_2d' in batch else batch_targets(batch, geo)[0][..., :2]
+  w = _view_valid(batch)[..., None, None].astype(pose.dtype)
+  l2d = jnp.sum(jnp.abs(aux['j2d'] - target_2d) * w) / jnp.maximum(
+      jnp.sum(w) * target_2d.shape[-2] * 2, 1.0)
   l3d = jnp.mean(jnp.abs(pose - batch['pose_3d']))
   mpjpe = jnp.mean(jnp.linalg.norm(pose - batch['pose_3d'], axis=-1))
   return l2d + weights.mm_3d * l3d, dict(l2d=l2d, l3d_mm=l3d, mpjpe_mm=mpjpe)

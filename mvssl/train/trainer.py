@@ -39,7 +39,8 @@ def _check_finite(name, step, metrics):
 
 def train_loop(name: str, state: state_lib.TrainState, loss_fn, arrays: dict, stage_cfg, *,
                workdir: str, mesh, parallel_mode: str = 'shard_map', seed: int = 0,
-               log_every: int = 50, save_every: int = 500, make_batch=None):
+               log_every: int = 50, save_every: int = 500, augment_fn=None,
+               num_threads: int = 4, prefetch: int = 16, callbacks=()):
   """Trains ``state`` for ``stage_cfg.steps`` steps on ``arrays``, resuming from the workdir.
 
   Args:
@@ -47,9 +48,12 @@ def train_loop(name: str, state: state_lib.TrainState, loss_fn, arrays: dict, st
       ``workdir/name/metrics.jsonl``.
     state: freshly initialised TrainState (replaced by the checkpoint if one exists).
     loss_fn: loss_fn(model, batch) -> (loss, aux dict).
-    arrays: dict of numpy arrays with a leading example axis N.
+    arrays: dict of arrays with a leading example axis N (numpy, or lazily decoded images).
     stage_cfg: steps, batch_size (global, divisible by the device count), lr, warmup.
-    make_batch: optional fn(batch_dict, rng) -> batch_dict applied on the host (augmentation).
+    augment_fn: optional fn(example, np.random.Generator) -> example, run per example in the
+      input pipeline's background threads (:mod:`mvssl.data.input_pipeline`).
+    num_threads, prefetch: input pipeline threads and prefetch buffer (examples).
+    callbacks: fns(step, metrics) called after every step on the host (metrics on device).
   Returns:
     The trained TrainState (host-replicated arrays).
   Raises:
@@ -67,7 +71,14 @@ def train_loop(name: str, state: state_lib.TrainState, loss_fn, arrays: dict, st
     log.info('[%s] already complete (%d steps)', name, total)
     ckpt.close()
     return state
-  n = len(next(iter(arrays.values())))
+  ds = input_pipeline.make_dataset(arrays, batch_size=int(stage_cfg.batch_size), seed=seed,
+                                   augment_fn=augment_fn)
+  data_state = ckpt.restore_data_state(start) if start else None
+  if start and data_state is None:
+    raise FileNotFoundError(f'{ckpt.manager.directory}/{start}: checkpoint has no input '
+                            f'iterator state; cannot resume the exact sample order')
+  batches = input_pipeline.iterator(ds, num_threads=num_threads, prefetch=prefetch,
+                                    state=data_state)
   step_fn = parallel.data_parallel(step_lib.make_train_step(loss_fn), mesh,
                                    parallel=parallel_mode)
   state = parallel.replicate(state, mesh)
@@ -76,10 +87,7 @@ def train_loop(name: str, state: state_lib.TrainState, loss_fn, arrays: dict, st
   try:
     with open(metrics_path, 'a') as mfile, jax.transfer_guard('disallow'):
       for step in range(start, total):
-        idx = input_pipeline.batch_indices(n, stage_cfg.batch_size, step, seed)
-        batch = input_pipeline.take(arrays, idx)
-        if make_batch is not None:
-          batch = make_batch(batch, np.random.default_rng([seed, step, 7]))
+        batch = next(batches)
         state, metrics = step_fn(state, parallel.shard_batch(batch, mesh))
         done = step + 1
         if done % log_every == 0 or done == total:
@@ -95,7 +103,9 @@ def train_loop(name: str, state: state_lib.TrainState, loss_fn, arrays: dict, st
           mfile.flush()
         if done % save_every == 0 or done == total:
           with jax.transfer_guard('allow'):   # Orbax reads the arrays back to host
-            ckpt.save(done, state, force=done == total)
+            ckpt.save(done, state, force=done == total, data_state=batches.get_state())
+        for cb in callbacks:
+          cb(done, metrics)
   finally:
     ckpt.wait()     # an exception must not lose a checkpoint still being written
     ckpt.close()

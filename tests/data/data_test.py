@@ -77,6 +77,13 @@ class DatasetTest(chex.TestCase):
     uv = jax.vmap(lambda c, p: camlib.project_to_views(c, p))(
         jax.tree.map(np.asarray, d['cams']), d['pose_3d'])
     self.assertTrue(bool(np.all((uv > -1) & (uv < 33))))
+    # Images are RGB: the left wrist (blue limbs) is bluer than red, the right (orange) redder.
+    px = np.round(uv).clip(0, 31).astype(int)                         # [N, V, J, 2]
+    n, v = np.meshgrid(np.arange(12), np.arange(4), indexing='ij')
+    def at(j):
+      return d['images'][n, v, px[..., j, 1], px[..., j, 0]].astype(int)   # [N, V, 3]
+    self.assertGreater(np.mean(at(12)[..., 2] > at(12)[..., 0]), 0.6)   # left elbow
+    self.assertGreater(np.mean(at(15)[..., 0] > at(15)[..., 2]), 0.6)   # right elbow
     # A second build reuses the finished one.
     again = multiview.build(cfg, tmp)
     self.assertEqual(again.data_dir, builder.data_dir)

@@ -10,6 +10,7 @@ import numpy as np
 
 from configs import smoke
 from mvssl import parallel
+from mvssl.data import augment
 from mvssl.train import stages
 from mvssl.train import step as step_lib
 from mvssl.train import trainer
@@ -26,25 +27,23 @@ class TrainerTest(chex.TestCase):
     config = smoke.get_config()
     config.pretrain_single.steps = 6
     batch, geo = _batch(config, n=8)
-    arrays = {k: batch[k] for k in ('images', 'K', 'R', 't', 'dist', 'target', 'root_depth',
-                                    'l1_w', 'mvc_w')}
+    arrays = {k: batch[k] for k in ('images', 'K', 'R', 't', 'dist', 'pose_3d', 'l1_w',
+                                    'mvc_w')}
     ctx = stages.Context(config, workdir)
     state = ctx.new_state('single', config.pretrain_single)
     loss = functools.partial(step_lib.single_loss, geo=geo,
                              weights=step_lib.LossWeights(l1=1.0, mvc=0.1))
 
-    calls = []
+    def crash(step, metrics):
+      del metrics
+      if step == crash_at:
+        raise Crash(f'simulated crash after step {crash_at}')
 
-    def make_batch(b, rng):
-      del rng
-      if crash_at is not None and len(calls) == crash_at:
-        raise Crash(f'simulated crash before step {crash_at + 1}')
-      calls.append(1)
-      return b
-
+    # Geometric augmentation in 2 threads: the resumed order and augmentations must still match.
     return trainer.train_loop('base', state, loss, arrays, config.pretrain_single,
                               workdir=workdir, mesh=parallel.make_mesh(2), save_every=3,
-                              log_every=2, make_batch=make_batch)
+                              log_every=2, callbacks=[crash], num_threads=2,
+                              augment_fn=augment.augment_frame)
 
   def test_save_restore_continue_equals_uninterrupted(self):
     tmp = self.create_tempdir().full_path
@@ -65,13 +64,13 @@ class TrainerTest(chex.TestCase):
     tmp = self.create_tempdir().full_path
     config = smoke.get_config()
     batch, geo = _batch(config, n=4)
-    batch['target'] = batch['target'] * np.nan
+    batch['pose_3d'] = batch['pose_3d'] * np.nan
     ctx = stages.Context(config, tmp)
     loss = functools.partial(step_lib.single_loss, geo=geo, weights=step_lib.LossWeights())
     with self.assertRaisesRegex(FloatingPointError, r'\[base\] loss is nan at step 2'):
       trainer.train_loop('base', ctx.new_state('single', config.pretrain_single), loss,
-                         {k: batch[k] for k in ('images', 'K', 'R', 't', 'dist', 'target',
-                                                'root_depth', 'l1_w', 'mvc_w')},
+                         {k: batch[k] for k in ('images', 'K', 'R', 't', 'dist', 'pose_3d',
+                                                'l1_w', 'mvc_w')},
                          config.pretrain_single, workdir=tmp, mesh=parallel.make_mesh(1),
                          log_every=2)
 
