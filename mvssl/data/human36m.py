@@ -207,11 +207,12 @@ _MMPOSE_NAME = re.compile(r'(S\d+)/\1_(.+)\.(\d+)/\1_\2\.\3_(\d+)\.jpg$')
 
 def parse_mmpose_imgname(name: str):
   """'S1/S1_Directions_1.54138969/S1_Directions_1.54138969_000001.jpg'
-  -> ('S1', 'Directions_1', '54138969', 1)."""
+  -> ('S1', 'Directions-1', '54138969', 0): action in h36m-fetch's spelling, 0-based frame
+  index (the file number counts from 1), as in learnable-triangulation's table."""
   m = _MMPOSE_NAME.search(name)
   if not m:
     raise ValueError(f'imgname {name!r} is not S*/S*_<Action>.<camera>/..._NNNNNN.jpg')
-  return m.group(1), m.group(2), m.group(3), int(m.group(4))
+  return m.group(1), _canon_action(m.group(2)), m.group(3), int(m.group(4)) - 1
 
 
 class MMPose:
@@ -256,6 +257,8 @@ class MMPose:
         raise ValueError(f'{path}: field S has shape {S.shape}, expected [N, 17, 4]')
       for i, name in enumerate(names):
         subject, action, cam, frame = parse_mmpose_imgname(str(name))
+        if not np.all(np.isfinite(S[i, :, :3])):
+          raise ValueError(f'{path}: row {i} ({name}) field S has non-finite values')
         if (subject, cam) not in self.cameras:
           raise KeyError(f'{path}: row {i} ({name}) uses camera {(subject, cam)} that '
                          f'{self.cameras_path} does not have')

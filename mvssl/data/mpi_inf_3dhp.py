@@ -1,6 +1,8 @@
 """MPI-INF-3DHP training recordings -> :mod:`mvssl.data.builder`.
 
-Layout (as the official ``get_dataset.sh`` unpacks it)::
+Two layouts (``config.data.layout``): ``mmpose`` (MMPose's preprocessed npz + cameras pickle +
+extracted JPEGs, :class:`MMPose3dhp`) and ``official`` (:class:`MpiInf3dhp`), as the official
+``get_dataset.sh`` unpacks it::
 
   MANUAL_DIR/S1/Seq1/annot.mat            MATLAB v5: annot2 {14 x 1 cell} [N, 28*2] px,
                                           annot3 {14 x 1 cell} [N, 28*3] camera-frame mm,
@@ -24,6 +26,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import re
 
 import cv2
 import numpy as np
@@ -40,6 +43,9 @@ it). Put the training subjects in the manual dir (config.data.manual_dir):
   S1..S8/Seq1..Seq2/imageSequence/video_<camera>.avi
   (or extracted frames S*/Seq*/imageFrames/video_<camera>/frame_NNNNNN.jpg with
    config.data.frames_from='jpeg')
+or MMPose's preprocessed layout (config.data.layout='mmpose'):
+  annotations/mpi_inf_3dhp_train.npz, annotations/cameras_train.pkl,
+  images/S1_Seq1_Cam0_000001.jpg ...
 """
 JOINTS_28 = ('spine3', 'spine4', 'spine2', 'spine', 'pelvis', 'neck', 'head', 'head_top',
              'left_clavicle', 'left_shoulder', 'left_elbow', 'left_wrist', 'left_hand',
@@ -237,9 +243,10 @@ class MpiInf3dhp:
           if world is None:
             world = w
           elif np.max(np.linalg.norm(w - world, axis=-1)) > self.tol_mm:
+            gap = np.max(np.linalg.norm(w - world, axis=-1))
             raise ValueError(f'{seq_dir}/camera.calibration: camera {c} does not match '
-                             f'{annot_path}: its annot3 is {np.max(np.linalg.norm(w - world, -1)):.1f}'
-                             f' mm from camera {self.cams[0]} in world (frame {frame})')
+                             f'{annot_path}: its annot3 is {gap:.1f} mm from camera '
+                             f'{self.cams[0]} in world (frame {frame})')
           if self.frames_from == 'video':
             img = readers[c].read(n)
             image, where = (lambda im=img: im), f'{readers[c].path} frame {n}'
@@ -269,28 +276,154 @@ class MpiInf3dhp:
               return
 
 
-
 def load_mmpose_cameras(path: str) -> dict:
   """MMPose's 3DHP cameras_*.pkl -> {key: Camera (mm; pinhole)}.
 
   Training keys ('S1_Seq1_Cam0') carry R and T (world->camera, m); test keys ('TS1') only
   intrinsics (identity extrinsics). The pickle's image size fields are not used (the training
   file's height reads 204 where the images are 2048).
+
+  Raises:
+    FileNotFoundError / KeyError naming the file and field.
   """
+  if not os.path.exists(path):
+    raise FileNotFoundError(f'{path}: cameras pickle not found.\n{MANUAL_DOWNLOAD_INSTRUCTIONS}')
   with open(path, 'rb') as f:
     raw = pickle.load(f)
   out = {}
   for key, d in raw.items():
-    f_, c_ = np.ravel(d['f']), np.ravel(d['c'])
+    try:
+      f_, c_ = np.ravel(d['f']), np.ravel(d['c'])
+    except KeyError as e:
+      raise KeyError(f'{path}: camera {key} lacks field {e}') from None
     K = np.array([[f_[0], 0, c_[0]], [0, f_[1], c_[1]], [0, 0, 1.0]])
     R = np.asarray(d.get('R', np.eye(3)), np.float64)
     t = np.ravel(d.get('T', np.zeros(3))).astype(np.float64) * 1000.0
-    out[str(key)] = camlib.Camera.create(K, R, t, None, 'opencv', dtype=np.float64)
+    cam = camlib.Camera.create(K, R, t, None, 'opencv', dtype=np.float64)
+    for field in ('K', 'R', 't'):
+      if not np.all(np.isfinite(getattr(cam, field))):
+        raise ValueError(f'{path}: camera {key} field {field} is not finite')
+    out[str(key)] = cam
   return out
 
 
+_MMPOSE_NAME = re.compile(r'(S\d+)_(Seq\d+)_Cam(\d+)_(\d+)\.jpg$')
+
+
+class MMPose3dhp:
+  """Adapter for MMPose's preprocessed MPI-INF-3DHP training data::
+
+    MANUAL_DIR/annotations/mpi_inf_3dhp_train.npz   imgname [N] 'S1_Seq1_Cam0_000001.jpg',
+        center [N, 2] px, scale [N] (box side / 200 px), part [N, 17, 3] px,
+        S [N, 17, 4] camera-frame joints (m) + visibility, in the 3DHP test-set 17-joint order
+    MANUAL_DIR/annotations/cameras_train.pkl        {'S1_Seq1_Cam0': R, T (world->camera, m), f, c}
+    MANUAL_DIR/images/<imgname>
+
+  Rows are grouped into multi-view frames by (subject, sequence, frame) over ``cameras``; the
+  world pose comes from the first present view and every other view must agree within
+  ``max_view_disagreement_mm``.
+  """
+
+  name = 'mpi_inf_3dhp'
+  dist_model = 'opencv'
+  MANUAL_DOWNLOAD_INSTRUCTIONS = MANUAL_DOWNLOAD_INSTRUCTIONS
+
+  def __init__(self, manual_dir: str, *, subjects: dict, every: dict, cameras=(0, 2, 7, 8),
+               annotation: str = 'annotations/mpi_inf_3dhp_train.npz',
+               cameras_file: str = 'annotations/cameras_train.pkl', image_root: str = 'images',
+               max_view_disagreement_mm: float = 5.0, max_frames: int = 0):
+    self.root = manual_dir
+    self.subjects = {k: list(v) for k, v in dict(subjects).items()}
+    self.every, self.cams = dict(every), [int(c) for c in cameras]
+    self.camera_names = [f'cam{c}' for c in self.cams]
+    self.splits = tuple(self.subjects)
+    self.tol, self.max_frames = float(max_view_disagreement_mm), int(max_frames)
+    self.image_root = os.path.join(manual_dir, image_root)
+    self.cameras_path = os.path.join(manual_dir, cameras_file)
+    self.cameras = load_mmpose_cameras(self.cameras_path)
+    self.annotation = os.path.join(manual_dir, annotation)
+    if not os.path.exists(self.annotation):
+      raise FileNotFoundError(f'{self.annotation}: annotation npz not found.\n'
+                              f'{MANUAL_DOWNLOAD_INSTRUCTIONS}')
+    with np.load(self.annotation) as d:
+      for field in ('imgname', 'S'):
+        if field not in d:
+          raise KeyError(f'{self.annotation}: missing field {field!r}')
+      names, S = d['imgname'], np.asarray(d['S'], np.float64)
+      center = d['center'] if 'center' in d else None
+      scale = d['scale'] if 'scale' in d else None
+    if S.shape[1:2] != (17,) or S.shape[2] not in (3, 4):
+      raise ValueError(f'{self.annotation}: field S has shape {S.shape}, expected [N, 17, 4]')
+    groups = {}
+    for i, n in enumerate(names):
+      m = _MMPOSE_NAME.search(str(n))
+      if not m:
+        raise ValueError(f'{self.annotation}: row {i} imgname {str(n)!r} is not '
+                         f'S*_Seq*_Cam*_NNNNNN.jpg')
+      subject, seq, cam, frame = m.group(1), m.group(2), int(m.group(3)), int(m.group(4))
+      if cam not in self.cams:
+        continue
+      key = f'{subject}_{seq}_Cam{cam}'
+      if key not in self.cameras:
+        raise KeyError(f'{self.annotation}: row {i} ({n}) uses camera {key} that '
+                       f'{self.cameras_path} does not have')
+      if not np.all(np.isfinite(S[i, :, :3])):
+        raise ValueError(f'{self.annotation}: row {i} ({n}) field S has non-finite values')
+      box = None
+      if center is not None and scale is not None:
+        side = float(scale[i]) * 200.0
+        box = np.array([center[i][0] - side / 2, center[i][1] - side / 2, side, side])
+      groups.setdefault((subject, seq, frame), {})[cam] = (
+          str(n), box, S[i, :, :3][list(MPI17_TO_H36M17)] * 1000.0, f'{self.annotation} row {i}')
+    self.groups = dict(sorted(groups.items()))
+    known = {k[0] for k in self.groups}
+    for split, subs in self.subjects.items():
+      for s_ in subs:
+        if s_ not in known:
+          raise ValueError(f'{self.annotation}: unknown subject {s_!r} in split {split!r} '
+                           f'(the annotation has {sorted(known)} on cameras {self.cams})')
+
+  def settings(self) -> dict:
+    return dict(layout='mmpose', subjects=self.subjects, every=self.every, cameras=self.cams,
+                annotation=os.path.basename(self.annotation), max_frames=self.max_frames)
+
+  def frames(self, split):
+    keys = [k for k in self.groups if k[0] in self.subjects[split]]
+    keys = keys[::max(1, int(self.every.get(split, 1)))]
+    if self.max_frames:
+      keys = keys[:self.max_frames]
+    for subject, seq, frame in keys:
+      group, world, views = self.groups[subject, seq, frame], None, []
+      for c in self.cams:
+        cam = self.cameras.get(f'{subject}_{seq}_Cam{c}')
+        if c not in group:
+          views.append(builder.View(camera=cam if cam is not None else
+                                    next(iter(self.cameras.values())), image=None,
+                                    origin=f'{subject}/{seq}/cam{c}'))
+          continue
+        name, box, s_cam, origin = group[c]
+        w = camlib.camera_to_world(cam, s_cam)
+        if world is None:
+          world = w
+        elif np.max(np.linalg.norm(w - world, axis=-1)) > self.tol:
+          raise ValueError(f'{origin}: camera {subject}_{seq}_Cam{c} of {self.cameras_path} does '
+                           f'not match: its S is {np.max(np.linalg.norm(w - world, axis=-1)):.1f}'
+                           f' mm from the other views in world')
+        path = os.path.join(self.image_root, name)
+        views.append(builder.View(camera=cam, image=lambda p=path: builder.imread(p), box=box,
+                                  origin=path))
+      yield builder.Frame(subject=subject, sequence=seq, frame=frame, views=views,
+                          pose_3d=world, origin=f'{self.annotation} {subject}/{seq}/{frame}')
+
+
 def adapter(cfg):
-  """The adapter that ``config.data`` (dataset='mpi_inf_3dhp') names."""
-  return MpiInf3dhp(cfg.manual_dir, subjects=cfg.subjects, every=cfg.every_by_split,
-                    cameras=tuple(cfg.cameras), frames_from=cfg.frames_from,
-                    max_frames=cfg.get('max_frames', 0))
+  """The adapter that ``config.data`` (dataset='mpi_inf_3dhp') names (field layout)."""
+  layout = cfg.get('layout', 'official')
+  kw = dict(subjects=cfg.subjects, every=cfg.every_by_split, cameras=tuple(cfg.cameras),
+            max_frames=cfg.get('max_frames', 0))
+  if layout == 'official':
+    return MpiInf3dhp(cfg.manual_dir, frames_from=cfg.frames_from,
+                      sequences=tuple(cfg.get('sequences', ('Seq1', 'Seq2'))), **kw)
+  if layout == 'mmpose':
+    return MMPose3dhp(cfg.manual_dir, **kw)
+  raise ValueError(f'config.data.layout must be "official" or "mmpose", got {layout!r}')

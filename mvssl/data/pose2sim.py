@@ -6,20 +6,19 @@ Files read:
                     size_wh}, world z-up
   keypoints.npz     h36m17_2d [V=4, T=100, 17, 3] OpenPose detections mapped to Human3.6M-17
                     (x px, y px, score)
-  frames/camXX_fNNN.jpg  every 10th frame of each camera (1080 x 1920 portrait)
+  frames/camXX_fNNN.jpg  every 10th frame of each camera (1080 x 1920 portrait), read through
+                    the bring-your-own path (mvssl.data.recording, configs/pose2sim.py)
+
+This reader is independent of :mod:`mvssl.data.recording`, so the two check each other.
 """
 
 from __future__ import annotations
 
-import glob
 import json
 import os
-import re
 
-import cv2
 import numpy as np
 
-from mvssl.data import render
 from mvssl.geometry import camera as camlib
 
 
@@ -68,59 +67,3 @@ def load_detections(path: str, key: str = 'h36m17_2d') -> np.ndarray:
   bad = ~np.all(np.isfinite(det), axis=-1)
   det[bad] = 0.0
   return det
-
-
-def frame_files(root: str, names) -> dict[int, list[str]]:
-  """{frame index: [path per camera]} for frames present in every camera."""
-  out: dict[int, dict[str, str]] = {}
-  for p in glob.glob(os.path.join(root, 'frames', '*.jpg')):
-    m = re.match(r'(cam\d+)_f(\d+)\.jpg$', os.path.basename(p))
-    if m:
-      out.setdefault(int(m.group(2)), {})[m.group(1)] = p
-  return {f: [v[n] for n in names] for f, v in sorted(out.items()) if set(names) <= set(v)}
-
-
-def crop_views(paths, cams: camlib.Camera, det2d: np.ndarray, size: int, box_scale: float,
-               min_score: float = 0.3):
-  """Square crops around each view's detections, resized to ``size``.
-
-  Args:
-    paths: [V] image files of one frame.
-    cams: Camera [V] of the full images.
-    det2d: [V, 17, 3] detections of this frame.
-  Returns:
-    (images [V, size, size, 3] uint8 RGB, Camera [V] of the crops, boxes [V, 4]).
-  Raises:
-    ValueError: naming the file when it cannot be read or has too few confident joints.
-  """
-  imgs, crops, boxes = [], [], []
-  for v, p in enumerate(paths):
-    img = cv2.imread(p)
-    if img is None:
-      raise ValueError(f'{p}: cannot read image')
-    ok = det2d[v, :, 2] >= min_score
-    if ok.sum() < 4:
-      raise ValueError(f'{p}: fewer than 4 detections with score >= {min_score}')
-    box = render.square_box(det2d[v, ok, :2], box_scale)
-    cam = camera_at(cams, v)
-    crop = camlib.crop_and_resize(cam, box, (size, size))
-    A = np.asarray(crop.K, np.float64) @ np.linalg.inv(np.asarray(cam.K, np.float64))
-    # Area-downsample first (no aliasing), then the exact affine warp from the small image;
-    # cv2.resize maps pixel centres as x_small = (x + 0.5) f - 0.5.
-    f = min(1.0, 2.0 * size / box[2])
-    small = cv2.resize(img, None, fx=f, fy=f, interpolation=cv2.INTER_AREA) if f < 1 else img
-    fx = small.shape[1] / img.shape[1]
-    fy = small.shape[0] / img.shape[0]
-    M = np.array([[1 / fx, 0, 0.5 / fx - 0.5], [0, 1 / fy, 0.5 / fy - 0.5], [0, 0, 1]])
-    imgs.append(cv2.warpAffine(small, (A @ M)[:2], (size, size), flags=cv2.INTER_LINEAR,
-                               borderMode=cv2.BORDER_CONSTANT)[..., ::-1])
-    crops.append(crop)
-    boxes.append(box)
-  return np.stack(imgs), camlib.stack(crops), np.stack(boxes)
-
-
-def camera_at(cams: camlib.Camera, v: int) -> camlib.Camera:
-  """View v of a stacked Camera, as numpy float64."""
-  return camlib.Camera(K=np.asarray(cams.K[v], np.float64), R=np.asarray(cams.R[v], np.float64),
-                       t=np.asarray(cams.t[v], np.float64),
-                       dist=np.asarray(cams.dist[v], np.float64), dist_model=cams.dist_model)

@@ -47,6 +47,7 @@ import cv2
 import numpy as np
 
 from mvssl.data import builder
+from mvssl.data import render
 from mvssl.geometry import camera as camlib
 
 MANUAL_DOWNLOAD_INSTRUCTIONS = """\
@@ -117,14 +118,19 @@ def _load_json(path):
   if scale is None:
     raise ValueError(f'{path}: field units must be "m" or "mm", got {data["units"]!r}')
   out = {}
+  def field(name, c, *keys):
+    for k in keys:
+      if k in c:
+        return k, c[k]
+    raise KeyError(f'{path}: camera {name!r} lacks field {keys[0]!r}'
+                   + (f' (or {", ".join(map(repr, keys[1:]))})' if len(keys) > 1 else ''))
+
   for name, c in data['cameras'].items():
-    try:
-      K = c['K']
-      dist = c['dist'] if 'dist' in c else c['dist_k1k2p1p2']
-      R = c['R'] if 'R' in c else c['rvec'] if 'rvec' in c else c['R_w2c']
-      t = np.asarray(c['t'], float) * scale if 't' in c else np.asarray(c['t_w2c_m'], float) * 1e3
-    except KeyError as e:
-      raise KeyError(f'{path}: camera {name!r} lacks field {e}') from None
+    K = field(name, c, 'K')[1]
+    dist = field(name, c, 'dist', 'dist_k1k2p1p2')[1]
+    R = field(name, c, 'R', 'rvec', 'R_w2c')[1]
+    key, t = field(name, c, 't', 't_w2c_m')
+    t = np.asarray(t, float) * (1e3 if key == 't_w2c_m' else scale)
     out[name] = _camera(name, K, dist, R, t, path)
   return out
 
@@ -321,7 +327,7 @@ class Recording:
 
   def __init__(self, manual_dir: str, *, calibration: str, images: str = '', video: str = '',
                detections: str = '', cameras=(), every: int = 1, subject: str = '',
-               max_frames: int = 0):
+               max_frames: int = 0, box_min_score: float = 0.3):
     if not os.path.isdir(manual_dir):
       raise FileNotFoundError(f'{manual_dir}: recording folder not found.\n'
                               f'{MANUAL_DOWNLOAD_INSTRUCTIONS}')
@@ -338,6 +344,7 @@ class Recording:
     self.camera_names, self.cams = names, [calib[n] for n in names]
     self.images, self.video, self.detections = images, video, detections
     self.every, self.max_frames = max(1, int(every)), int(max_frames)
+    self.box_min_score = float(box_min_score)
     self.subject = subject or os.path.basename(os.path.normpath(manual_dir))
     self.splits = ('unlabeled',)
     if images:
@@ -367,7 +374,15 @@ class Recording:
   def settings(self) -> dict:
     return dict(layout='recording', calibration=self.calib_spec, images=self.images,
                 video=self.video, detections=self.detections, cameras=self.camera_names,
-                every=self.every, subject=self.subject, max_frames=self.max_frames)
+                every=self.every, subject=self.subject, max_frames=self.max_frames,
+                box_min_score=self.box_min_score)
+
+  def _box(self, kp):
+    """Square box around the confident detections (score >= box_min_score), or None."""
+    if kp is None:
+      return None
+    ok = kp[:, 2] >= self.box_min_score
+    return render.square_box(kp[ok, :2], 1.0) if ok.sum() >= 2 else None
 
   def frames(self, split):
     if split != 'unlabeled':
@@ -385,11 +400,11 @@ class Recording:
           if readers is not None:
             img = readers[v].read(f)
             views.append(builder.View(camera=cam, image=lambda im=img: im, keypoints_2d=kp,
-                                      origin=f'{readers[v].path} frame {f}'))
+                                      box=self._box(kp), origin=f'{readers[v].path} frame {f}'))
           elif f in self.files[v]:
             p = self.files[v][f]
-            views.append(builder.View(camera=cam, image=lambda p=p: builder.imread(p), keypoints_2d=kp,
-                                      origin=p))
+            views.append(builder.View(camera=cam, image=lambda p=p: builder.imread(p),
+                                      keypoints_2d=kp, box=self._box(kp), origin=p))
           else:
             views.append(builder.View(camera=cam, image=None, origin=f'{n} frame {f}'))
         yield builder.Frame(subject=self.subject, sequence='recording', frame=f, views=views,
@@ -405,4 +420,5 @@ def adapter(cfg):
   return Recording(cfg.manual_dir, calibration=cfg.calibration, images=cfg.images,
                    video=cfg.video, detections=cfg.detections, cameras=tuple(cfg.cameras),
                    every=cfg.every, subject=cfg.get('subject', ''),
-                   max_frames=cfg.get('max_frames', 0))
+                   max_frames=cfg.get('max_frames', 0),
+                   box_min_score=cfg.get('box_min_score', 0.3))

@@ -1,7 +1,10 @@
 """The method on a real calibrated recording without 3D labels (configs/pose2sim.py).
 
-1. P-GT from the recording's 2D detections by confidence-weighted DLT (G = external detections),
-   per-view reprojection error (px) against those detections.
+1. The recording is read through the bring-your-own path (:mod:`mvssl.data.recording`, TFDS
+   build of the crops and their detections, ``config.unlabeled_data``); its P-GT is the
+   confidence-weighted DLT of the stored detections (stage pseudo_label, source 'detections').
+   The recording's own reader (:mod:`mvssl.data.pose2sim`) triangulates all its frames as a
+   reference: the report gives the agreement of the two (mm) and the reprojection error (px).
 2. Base: the single-view model pre-trained on the embedded rendered data (stage pretrain_single).
 3. Fine-tune Base on the real crops with L = 1.0 * L1(P-GT) + 0.1 * MVC.
 4. Report per view, before and after fine-tuning: P-GT reprojection error (px), MVC disagreement
@@ -56,7 +59,7 @@ def _overlay(paths, cams, pose, out_png):
   tiles = []
   for v, p in enumerate(paths):
     img = cv2.imread(p)
-    cam = p2s.camera_at(cams, v)
+    cam = jax.tree.map(lambda a, v=v: np.asarray(a[v], np.float64), cams)
     uv = np.asarray(camlib.project(cam, jnp.asarray(pose, jnp.float32)))
     for a, b in h36m.BONES:
       colour = (255, 128, 0) if b in h36m.LEFT else (0, 128, 255) if b in h36m.RIGHT \
@@ -68,34 +71,42 @@ def _overlay(paths, cams, pose, out_png):
   cv2.imwrite(out_png, np.concatenate(tiles, axis=1))
 
 
-def run(config, workdir):
-  root = config.pose2sim.root
-  names, cams, _ = p2s.load_cameras(os.path.join(root, 'calibration.json'))
-  det = p2s.load_detections(os.path.join(root, 'keypoints.npz'))
+def reference_pgt(config):
+  """The recording's own reader (mvssl.data.pose2sim) over all its frames: DLT P-GT.
+
+  Returns:
+    (names [V], full-image Camera [V] (float32), world poses [T, J, 3] mm, valid [T, J],
+    reprojection error [V, T, J] px).
+  """
+  rec = config.unlabeled_data
+  kind, _, rest = rec.detections.partition(':')
+  file, _, key = rest.partition(':')
+  if kind != 'npz':
+    raise ValueError(f'config.unlabeled_data.detections must be npz:FILE:KEY for the Pose2Sim '
+                     f'report, got {rec.detections!r}')
+  names, cams, _ = p2s.load_cameras(os.path.join(rec.manual_dir, rec.calibration))
+  det = p2s.load_detections(os.path.join(rec.manual_dir, file), key)
   if det.shape[0] != len(names):
-    raise ValueError(f'{root}/keypoints.npz: {det.shape[0]} views of detections but '
-                     f'{len(names)} cameras in calibration.json')
+    raise ValueError(f'{rec.manual_dir}/{file}: {det.shape[0]} views of detections but '
+                     f'{len(names)} cameras in {rec.calibration}')
   cams32 = jax.tree.map(lambda a: jnp.asarray(a, jnp.float32), cams)
-  poses, valid, reproj = pseudo_gt(cams32, det, config.pose2sim.min_score)
-  files = p2s.frame_files(root, names)
-  if not files:
-    raise FileNotFoundError(f'{root}/frames: no frame present in every camera {names}')
-  frames = sorted(files)
+  poses, valid, reproj = pseudo_gt(cams32, det, float(config.pseudo_label.min_score))
+  return names, cams32, poses, valid, reproj
+
+
+def run(config, workdir):
+  names, cams32, poses, _, reproj = reference_pgt(config)
   ctx = stages.Context(config, workdir)
   geo = ctx.geo
-  images, crop_cams = [], []
-  for f in frames:
-    im, cc, _ = p2s.crop_views(files[f], cams, det[:, f], config.data.image_size,
-                               config.pose2sim.box_scale, config.pose2sim.min_score)
-    images.append(im)
-    crop_cams.append(cc)
-  crop_cams = jax.tree.map(lambda *a: np.stack([np.asarray(x, np.float32) for x in a]),
-                           *crop_cams)
-  images = np.stack(images)
-  pgt = poses[frames].astype(np.float32)
-  target, root_depth = stages.targets(crop_cams, pgt, geo)
-  split = dict(images=images, cams=crop_cams, root_depth=root_depth)
-  arrays = stages.single_arrays(split, target, root_depth, 1.0)
+  # The recording through the bring-your-own path: TFDS build of the crops (+ detections).
+  d = ctx.split('unlabeled')
+  if list(ctx.builder(config.unlabeled_data).camera_names) != list(names):
+    raise ValueError(f'camera order differs: {ctx.builder(config.unlabeled_data).camera_names} '
+                     f'vs {names}')
+  pgt = stages.pseudo_label(ctx)                 # DLT of the stored detections (crop cameras)
+  frames = [int(f) for f in d['frame']]
+  agree = np.linalg.norm(pgt['pose_world'] - poses[frames], axis=-1)
+  arrays = stages.single_arrays(d, pgt['pose_world'], 1.0)
 
   base = stages.pretrain_single(ctx)       # on the embedded rendered data (resumable)
   cfg = config.finetune
@@ -104,18 +115,22 @@ def run(config, workdir):
       l1=float(cfg.l1_weight), mvc=float(cfg.mvc_weight)))
   tuned = ctx.train('pose2sim_ours', state, loss, arrays, cfg)
 
-  out = dict(views=names, frames=[int(f) for f in frames], models={})
+  out = dict(views=names, frames=frames, models={},
+             pgt_vs_reference_mm=dict(median=float(np.median(agree)), max=float(np.max(agree))))
   out['pgt_reprojection_px'] = {n: float(np.nanmean(reproj[v])) for v, n in enumerate(names)}
   out['pgt_reprojection_px_on_frames'] = {n: float(np.nanmean(reproj[v][frames]))
                                           for v, n in enumerate(names)}
+  split = dict(d, pose_3d=pgt['pose_world'])
   for label, st in (('Base', base), ('Fine-tuned (L1 + MVC)', tuned)):
     world = stages.predict_world(st, split, geo)                           # [N, V, J, 3]
-    to_pgt = np.linalg.norm(world - pgt[:, None], axis=-1).mean(axis=(0, 2))
+    to_pgt = np.linalg.norm(world - pgt['pose_world'][:, None], axis=-1).mean(axis=(0, 2))
     dis = disagreement(world)
     out['models'][label] = {n: dict(mvc_disagreement_mm=float(dis[v]),
                                     mpjpe_to_pgt_mm=float(to_pgt[v])) for v, n in enumerate(names)}
-  _overlay(files[frames[len(frames) // 2]], cams32, poses[frames[len(frames) // 2]],
-           os.path.join(workdir, 'pgt_overlay.png'))
+  mid = frames[len(frames) // 2]
+  files = ctx.builder(config.unlabeled_data).adapter.files      # None for a video recording
+  if files is not None and all(mid in f for f in files):
+    _overlay([f[mid] for f in files], cams32, poses[mid], os.path.join(workdir, 'pgt_overlay.png'))
   _write(out, workdir)
   return out
 

@@ -35,20 +35,6 @@ class Pose2SimTest(chex.TestCase):
     self.assertLess(np.nanmean(err), 30.0)
     self.assertGreater(np.nanmean(err), 1.0)
 
-  def test_crops_follow_the_camera_update(self):
-    files = p2s.frame_files(self.root, self.names)
-    self.assertLen(files, 10)
-    f = sorted(files)[3]
-    imgs, crops, boxes = p2s.crop_views(files[f], self.cams, self.det[:, f], 64, 1.25)
-    self.assertEqual(imgs.shape, (4, 64, 64, 3))
-    # The detections mapped by each crop camera's K stay inside the crop.
-    for v in range(4):
-      A = np.asarray(crops.K[v], np.float64) @ np.linalg.inv(np.asarray(self.cams.K[v]))
-      uv = self.det[v, f, :, :2] @ A[:2, :2].T + A[:2, 2]
-      good = self.det[v, f, :, 2] >= 0.3
-      self.assertTrue(np.all((uv[good] > -1) & (uv[good] < 65)))
-    self.assertGreater(float(imgs.std()), 10.0)   # real content, not an empty border
-
   def test_missing_field_names_file_and_field(self):
     import json
     tmp = self.create_tempdir()

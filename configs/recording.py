@@ -1,0 +1,52 @@
+"""Bring your own recording: your calibrated multi-view videos or image folders are the unlabeled
+data (P-GT by DLT of your 2D detections, or by G), next to a labeled dataset.
+
+  python launch.py --config=configs/recording.py --workdir=runs/myrec \\
+      --config.unlabeled_data.manual_dir=/data/myrec \\
+      --config.unlabeled_data.calibration=calib.toml \\
+      --config.unlabeled_data.images='images/{camera}/{frame}.jpg' \\
+      --config.unlabeled_data.detections='openpose:openpose/{camera}/{frame}_keypoints.json'
+
+Without overrides it reads the real Pose2Sim demo recording in $MVSSL_SHARED_DATA (default
+../shared/data)/pose2sim_balancing (calibration.json, frames/camXX_fNNN.jpg and the h36m17_2d
+detections). The labeled and test splits come from ``config.data`` (here the embedded rendered
+default; set --config.data.* as in configs/human36m.py for Human3.6M). Formats: README and
+mvssl/data/recording.py.
+"""
+
+import os
+
+import ml_collections
+
+from configs import default
+
+
+def recording_data(root: str = '', **overrides) -> ml_collections.ConfigDict:
+  """The data config of a recording (fields of mvssl.data.recording.Recording)."""
+  r = ml_collections.ConfigDict()
+  r.dataset = 'recording'
+  r.manual_dir = root            # the recording folder
+  r.calibration = 'calibration.json'   # .json | Pose2Sim .toml | 'intri.yml,extri.yml'
+  r.images = 'frames/{camera}_f{frame}.jpg'   # image pattern ({camera}, {frame}) or ''
+  r.video = ''                   # or a video pattern, e.g. 'videos/{camera}.mp4'
+  r.detections = 'npz:keypoints.npz:h36m17_2d'   # openpose:PATTERN | coco:PATTERN | npz:F:KEY | ''
+  r.cameras = ()                 # camera names in view order; () = all in the calibration
+  r.every = 1                    # every k-th frame
+  r.subject = ''                 # name in the P-GT keys; '' = the folder name
+  r.max_frames = 0               # 0 = all
+  r.box_min_score = 0.3          # detections that place the crop box
+  r.box_scale = 1.3              # crop side / extent of the detections
+  r.undistort = True             # pinhole crops, so they mix with any labeled dataset
+  r.data_dir = ''                # TFDS data_dir; '' = WORKDIR/data
+  r.num_workers = 8
+  r.update(overrides)
+  return r
+
+
+def get_config(arg=None):
+  c = default.get_config(arg)
+  c.title = 'mvssl with a user recording as unlabeled data'
+  shared = os.environ.get('MVSSL_SHARED_DATA', '../shared/data')
+  c.unlabeled_data = recording_data(os.path.join(shared, 'pose2sim_balancing'))
+  c.pseudo_label.source = 'detections'   # 'model' runs G (trained on config.data) instead
+  return c
