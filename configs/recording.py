@@ -9,11 +9,12 @@ data (P-GT by DLT of your 2D detections, or by G), next to a labeled dataset.
 
 Without overrides it reads the real Pose2Sim demo recording in $MVSSL_SHARED_DATA (default
 ../shared/data)/pose2sim_balancing (calibration.json, frames/camXX_fNNN.jpg and the h36m17_2d
-detections). The labeled and test splits come from ``config.data`` (here the embedded rendered
-default; set --config.data.* as in configs/human36m.py for Human3.6M). Formats: README and
-mvssl/data/recording.py.
+detections). The labeled and test splits come from ``config.data``: the embedded rendered
+default, or Human3.6M / MPI-INF-3DHP with ``--config=configs/recording.py:human36m`` (then also
+``--config.data.manual_dir=...``). Formats: README and mvssl/data/recording.py.
 """
 
+import importlib
 import os
 
 import ml_collections
@@ -44,7 +45,14 @@ def recording_data(root: str = '', **overrides) -> ml_collections.ConfigDict:
 
 
 def get_config(arg=None):
-  c = default.get_config(arg)
+  """arg: the labeled/test dataset, '' (embedded default), 'human36m' or 'mpi_inf_3dhp'."""
+  if arg in (None, '', 'default'):
+    c = default.get_config()
+  elif arg in ('human36m', 'mpi_inf_3dhp'):
+    c = importlib.import_module(f'configs.{arg}').get_config()
+    c.data.undistort = True    # pinhole crops, so the labeled and unlabeled sets share a model
+  else:
+    raise ValueError(f'configs/recording.py:ARG must be human36m or mpi_inf_3dhp, got {arg!r}')
   c.title = 'mvssl with a user recording as unlabeled data'
   shared = os.environ.get('MVSSL_SHARED_DATA', '../shared/data')
   c.unlabeled_data = recording_data(os.path.join(shared, 'pose2sim_balancing'))
