@@ -78,3 +78,17 @@ def get_config(arg=None):
   c.finetune = stage(1200, 8, 1e-3, mode='mvc', l1_weight=1.0, mvc_weight=0.1,
                      mvc_frames='all')
   return c
+
+
+def paper_sized(c):
+  """The paper's model and input (ResNet-50, 384 px crops, 96^3 volumes, geometric
+  augmentation) with GPU-sized schedules, in place (configs/human36m.py, mpi_inf_3dhp.py)."""
+  c.data.image_size = 384
+  c.model.update(resnet_depth=50, num_filters=64, deconv_channels=256, depth_bins=96)
+  c.input.augment = 'geometric'
+  c.log_every = 100
+  c.save_every = 2000
+  c.pretrain_single.update(steps=60000, batch_size=8, lr=1e-3, warmup=500)
+  c.pretrain_multi.update(steps=40000, batch_size=8, lr=1e-3, warmup=500)
+  c.finetune.update(steps=30000, batch_size=8, lr=5e-4, warmup=500)
+  return c

@@ -33,17 +33,7 @@ def get_config(arg=None):
   d.every_by_split.labeled = 5     # every k-th 50 Hz frame per split (test: protocol's 64)
   d.every_by_split.unlabeled = 5
   d.every_by_split.test = 64
-  d.image_size = 384               # paper: 384 x 384 crops
   d.box_scale = 1.0                # the labels' GT boxes are already squared around the person
   d.undistort = False              # True: pinhole crops (needed to mix with other datasets)
-  c.model.resnet_depth = 50
-  c.model.num_filters = 64
-  c.model.deconv_channels = 256
-  c.model.depth_bins = 96          # 96^3 volumes for 384 px crops
-  c.input.augment = 'geometric'
-  c.log_every = 100
-  c.save_every = 2000
-  c.pretrain_single.update(steps=60000, batch_size=8, lr=1e-3, warmup=500)
-  c.pretrain_multi.update(steps=40000, batch_size=8, lr=1e-3, warmup=500)
-  c.finetune.update(steps=30000, batch_size=8, lr=5e-4, warmup=500)
+  default.paper_sized(c)
   return c

@@ -28,16 +28,6 @@ def get_config(arg=None):
   d.every_by_split.labeled = 10    # every k-th 25/50 fps frame per split
   d.every_by_split.unlabeled = 10
   d.every_by_split.test = 64
-  d.image_size = 384
   d.box_scale = 1.2                # square box around the projected joints, scaled
-  c.model.resnet_depth = 50
-  c.model.num_filters = 64
-  c.model.deconv_channels = 256
-  c.model.depth_bins = 96
-  c.input.augment = 'geometric'
-  c.log_every = 100
-  c.save_every = 2000
-  c.pretrain_single.update(steps=60000, batch_size=8, lr=1e-3, warmup=500)
-  c.pretrain_multi.update(steps=40000, batch_size=8, lr=1e-3, warmup=500)
-  c.finetune.update(steps=30000, batch_size=8, lr=5e-4, warmup=500)
+  default.paper_sized(c)
   return c

@@ -95,6 +95,55 @@ class Adapter(Protocol):
     ...
 
 
+@dataclasses.dataclass
+class CameraLabel:
+  """One view of a frame labeled in its camera's frame (MMPose-style per-image annotations).
+
+  Attributes:
+    camera: Camera of the full image (numpy float64; mm).
+    name: camera name for error messages (e.g. 'S1/54138969').
+    path: image file, or None when this camera has no image for the frame.
+    box: optional (x0, y0, w, h) box (px).
+    joints_cam: [J, 3] joints in this camera's frame (mm), or None for a missing view.
+    origin: annotation file and row, for error messages.
+  """
+  camera: camlib.Camera
+  name: str
+  path: str | None = None
+  box: np.ndarray | None = None
+  joints_cam: np.ndarray | None = None
+  origin: str = ''
+
+
+def frame_from_camera_labels(subject: str, sequence: str, frame: int,
+                             labels: list[CameraLabel], *, tol_mm: float, calibration: str,
+                             origin: str) -> Frame:
+  """A :class:`Frame` from per-camera labels: the world pose comes from the first present view,
+  and every other view must agree with it within ``tol_mm`` in world.
+
+  Raises:
+    ValueError: naming the annotation row and the calibration file when a camera does not
+      match its labels.
+  """
+  world, views = None, []
+  for lab in labels:
+    if lab.joints_cam is None:
+      views.append(View(camera=lab.camera, image=None, origin=f'{origin} {lab.name}'))
+      continue
+    w = camlib.camera_to_world(lab.camera, lab.joints_cam)
+    if world is None:
+      world = w
+    else:
+      gap = float(np.max(np.linalg.norm(w - world, axis=-1)))
+      if gap > tol_mm:
+        raise ValueError(f'{lab.origin}: camera {lab.name} of {calibration} does not match: '
+                         f'its labels are {gap:.1f} mm from the other views in world')
+    views.append(View(camera=lab.camera, image=lambda p=lab.path: imread(p), box=lab.box,
+                      origin=lab.path))
+  return Frame(subject=subject, sequence=sequence, frame=frame, views=views, pose_3d=world,
+               origin=origin)
+
+
 def imread(path: str) -> np.ndarray:
   """cv2.imread (BGR uint8) that names the file when it is missing or unreadable."""
   img = cv2.imread(path, cv2.IMREAD_COLOR)
@@ -385,9 +434,12 @@ def load_split(b: CalibratedMultiview, split: str, num_threads: int = 4) -> dict
       else:
         out[k] = np.stack([np.asarray(v) for v in vals])
     out['index'] = order
-    tmp = cache + '.tmp.npz'
-    np.savez(tmp, **out)
-    os.replace(tmp, cache)
+    tmp = cache + f'.{os.getpid()}.tmp.npz'
+    try:
+      np.savez(tmp, **out)
+      os.replace(tmp, cache)
+    except OSError as e:     # a read-only dataset folder: read the labels again next time
+      logging.warning('%s: labels cache not written (%s)', cache, e)
   for k in ('K', 'R', 't', 'dist', 'box', 'pose_3d', 'keypoints_2d'):
     if not np.all(np.isfinite(out[k])):
       raise ValueError(f'{b.data_dir} split {split!r}: field {k!r} has non-finite values')

@@ -288,27 +288,19 @@ class MMPose:
       keys = keys[:self.max_frames]
     for subject, action, frame in keys:
       group = self.groups[subject, action, frame]
-      world = None
-      views = []
+      labels = []
       for c in self.camera_names:
+        cam = self.cameras.get((subject, c), next(iter(self.cameras.values())))
         if c not in group:
-          views.append(builder.View(camera=self.cameras.get((subject, c), next(
-              iter(self.cameras.values()))), image=None, origin=f'{subject}/{action}/{c}'))
+          labels.append(builder.CameraLabel(camera=cam, name=f'{subject}/{c}'))
           continue
         name, box, s_cam, origin = group[c]
-        cam = self.cameras[subject, c]
-        w = camlib.camera_to_world(cam, s_cam)
-        if world is None:
-          world = w
-        elif np.max(np.linalg.norm(w - world, axis=-1)) > self.tol:
-          raise ValueError(f'{origin}: camera {subject}/{c} of {self.cameras_path} does not '
-                           f'match: its S disagrees with the other views by '
-                           f'{np.max(np.linalg.norm(w - world, axis=-1)):.1f} mm in world')
-        path = os.path.join(self.image_root, name)
-        views.append(builder.View(camera=cam, image=lambda p=path: builder.imread(p), box=box,
-                                  origin=path))
-      yield builder.Frame(subject=subject, sequence=action, frame=frame, views=views,
-                          pose_3d=world, origin=f'{subject}/{action}/{frame}')
+        labels.append(builder.CameraLabel(camera=cam, name=f'{subject}/{c}', box=box,
+                                          path=os.path.join(self.image_root, name),
+                                          joints_cam=s_cam, origin=origin))
+      yield builder.frame_from_camera_labels(subject, action, frame, labels, tol_mm=self.tol,
+                                             calibration=self.cameras_path,
+                                             origin=f'{subject}/{action}/{frame}')
 
 
 def adapter(cfg):

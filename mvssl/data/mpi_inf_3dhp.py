@@ -393,27 +393,19 @@ class MMPose3dhp:
     if self.max_frames:
       keys = keys[:self.max_frames]
     for subject, seq, frame in keys:
-      group, world, views = self.groups[subject, seq, frame], None, []
+      group, labels = self.groups[subject, seq, frame], []
       for c in self.cams:
-        cam = self.cameras.get(f'{subject}_{seq}_Cam{c}')
+        cam = self.cameras.get(f'{subject}_{seq}_Cam{c}', next(iter(self.cameras.values())))
         if c not in group:
-          views.append(builder.View(camera=cam if cam is not None else
-                                    next(iter(self.cameras.values())), image=None,
-                                    origin=f'{subject}/{seq}/cam{c}'))
+          labels.append(builder.CameraLabel(camera=cam, name=f'{subject}_{seq}_Cam{c}'))
           continue
         name, box, s_cam, origin = group[c]
-        w = camlib.camera_to_world(cam, s_cam)
-        if world is None:
-          world = w
-        elif np.max(np.linalg.norm(w - world, axis=-1)) > self.tol:
-          raise ValueError(f'{origin}: camera {subject}_{seq}_Cam{c} of {self.cameras_path} does '
-                           f'not match: its S is {np.max(np.linalg.norm(w - world, axis=-1)):.1f}'
-                           f' mm from the other views in world')
-        path = os.path.join(self.image_root, name)
-        views.append(builder.View(camera=cam, image=lambda p=path: builder.imread(p), box=box,
-                                  origin=path))
-      yield builder.Frame(subject=subject, sequence=seq, frame=frame, views=views,
-                          pose_3d=world, origin=f'{self.annotation} {subject}/{seq}/{frame}')
+        labels.append(builder.CameraLabel(camera=cam, name=f'{subject}_{seq}_Cam{c}', box=box,
+                                          path=os.path.join(self.image_root, name),
+                                          joints_cam=s_cam, origin=origin))
+      yield builder.frame_from_camera_labels(
+          subject, seq, frame, labels, tol_mm=self.tol, calibration=self.cameras_path,
+          origin=f'{self.annotation} {subject}/{seq}/{frame}')
 
 
 def adapter(cfg):

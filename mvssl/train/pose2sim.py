@@ -141,7 +141,10 @@ def _write(out, workdir):
            'P-GT: confidence-weighted DLT of the OpenPose detections (Human3.6M-17).',
            'Reprojection error (px) against the detections, all 100 frames / the '
            f'{len(out["frames"])} frames with images; MVC disagreement (mm): mean distance from '
-           'this view\'s world prediction to the other views\'; to P-GT: mean joint distance.', '',
+           'this view\'s world prediction to the other views\'; to P-GT: mean joint distance.',
+           'P-GT read through the bring-your-own path vs the recording\'s own reader: median '
+           f'{out["pgt_vs_reference_mm"]["median"]:.4f} mm, max '
+           f'{out["pgt_vs_reference_mm"]["max"]:.4f} mm.', '',
            '| view | P-GT reproj. (px) | ' + ' | '.join(
                f'{m} MVC disagreement (mm) | {m} to P-GT (mm)' for m in labels) + ' |',
            '|---' * (2 + 2 * len(labels)) + '|']
