@@ -19,6 +19,8 @@ Layout under the recording folder (``config.data.manual_dir``), all paths config
   - ``*.toml``, Pose2Sim's ``Calib*.toml``: one table per camera with ``name``, ``size``,
     ``matrix``, ``distortions`` (k1, k2, p1, p2), ``rotation`` (Rodrigues, world->camera) and
     ``translation`` (m);
+  - ``*.qca.txt``, Qualisys QTM's calibration export (XML), converted as Pose2Sim does
+    (:func:`_load_qca`);
   - ``*.yml`` / ``*.yaml``, OpenCV FileStorage as EasyMocap writes it (``intri.yml`` and
     ``extri.yml``; give both as ``'intri.yml,extri.yml'``): ``names`` and per camera ``K_<n>``,
     ``dist_<n>`` (1x5 OpenCV order), ``Rot_<n>`` (3x3) or ``R_<n>`` (Rodrigues), ``T_<n>`` (m);
@@ -187,6 +189,51 @@ def _load_yaml(paths):
   return out
 
 
+QCA_VIDEO_MODELS = ('Miqus Video', 'Miqus Video UnderWater', 'none')
+
+
+def _load_qca(path):
+  """Qualisys QTM ``*.qca.txt`` (XML), converted as Pose2Sim's ``calib_qca_to_toml`` does:
+  K = focalLength{U,V} / 64, c = centerPoint{U,V} / 64 - fov_video offset, OpenCV (k1, k2, p1,
+  p2) = (radialDistortion1, 2, tangentalDistortion1, 2) / 64; ``transform`` is the camera's
+  pose in the world (columns r_1j, r_2j, r_3j; x, y, z in mm), turned into world->camera and
+  then rotated 180 degrees about the camera's x axis (Qualisys cameras look down -z).
+  Only video cameras (model Miqus Video or none) are read, as Pose2Sim does."""
+  import xml.etree.ElementTree as ET  # noqa: PLC0415
+  try:
+    root = ET.parse(path).getroot()
+  except ET.ParseError as e:
+    raise ValueError(f'{path}: not a Qualisys .qca.txt XML file ({e})') from None
+  out = {}
+  for cam in root.findall('cameras/camera'):
+    name = cam.get('serial')
+    if cam.get('model') not in QCA_VIDEO_MODELS:
+      continue
+    try:
+      tr, it, fov = cam.find('transform'), cam.find('intrinsic'), cam.find('fov_video')
+      def num(node, k, name=name):
+        try:
+          return float(node.attrib[k])
+        except ValueError:
+          raise ValueError(f'{path}: camera {name!r} field {k!r} is not a number: '
+                           f'{node.attrib[k]!r}') from None
+      M = np.array([[num(tr, f'r{i}{j}') for j in (1, 2, 3)] for i in (1, 2, 3)])
+      centre = np.array([num(tr, k) for k in ('x', 'y', 'z')])
+      K = np.array([[num(it, 'focalLengthU') / 64, 0, num(it, 'centerPointU') / 64
+                     - num(fov, 'left')],
+                    [0, num(it, 'focalLengthV') / 64, num(it, 'centerPointV') / 64
+                     - num(fov, 'top')], [0, 0, 1]])
+      dist = [num(it, k) / 64 for k in ('radialDistortion1', 'radialDistortion2',
+                                        'tangentalDistortion1', 'tangentalDistortion2')]
+    except (AttributeError, KeyError) as e:
+      raise KeyError(f'{path}: camera {name!r} lacks field {e}') from None
+    flip = np.diag([1.0, -1.0, -1.0])
+    out[name] = _camera(name, K, dist, flip @ M, -flip @ M @ centre, path)
+  if not out:
+    raise ValueError(f'{path}: no video camera (model {" / ".join(QCA_VIDEO_MODELS)}) found')
+  return out
+
+
 def load_calibration(path: str) -> dict[str, camlib.Camera]:
   """Any supported calibration file (module docstring) -> {camera name: Camera (mm, OpenCV)}.
 
@@ -206,7 +253,10 @@ def load_calibration(path: str) -> dict[str, camlib.Camera]:
     return _load_toml(paths[0])
   if ext in ('.yml', '.yaml', '.xml'):
     return _load_yaml(paths)
-  raise ValueError(f'{path}: unknown calibration format {ext!r} (use .json, .toml or .yml)')
+  if paths[0].lower().endswith(('.qca.txt', '.qca')):
+    return _load_qca(paths[0])
+  raise ValueError(f'{path}: unknown calibration format {ext!r} (use .json, .toml, .yml or '
+                   f'.qca.txt)')
 
 
 # ------------------------------------------------------------------------------ frames

@@ -260,6 +260,30 @@ def write_calibration(root, cams, fmt):
     with open(os.path.join(root, 'Calib.toml'), 'w') as f:
       f.write('\n'.join(lines) + '\n')
     return 'Calib.toml'
+  if fmt == 'qca':           # Qualisys QTM export; conversion conventions as Pose2Sim's
+    def num(x):
+      return repr(float(x))
+    cams_xml = []
+    for n, c in zip(REC_CAMS, cams):
+      M = np.diag([1.0, -1.0, -1.0]) @ c.R                      # camera pose, Qualisys axes
+      centre = -c.R.T @ c.t                                     # mm
+      tr = ' '.join(f'r{i + 1}{j + 1}="{num(M[i, j])}"' for i in range(3) for j in range(3))
+      k1, k2, _, p1, p2 = np.asarray(c.dist) * 64
+      cams_xml.append(
+          f'<camera active="1" avg-residual="0.4" model="none" serial="{n}" viewrotation="0">'
+          f'<fov_video bottom="799" left="0" right="799" top="0"/>'
+          f'<transform {tr} x="{num(centre[0])}" y="{num(centre[1])}" z="{num(centre[2])}"/>'
+          f'<intrinsic centerPointU="{num(c.K[0, 2] * 64)}" centerPointV="{num(c.K[1, 2] * 64)}" '
+          f'focalLengthU="{num(c.K[0, 0] * 64)}" focalLengthV="{num(c.K[1, 1] * 64)}" '
+          f'radialDistortion1="{num(k1)}" radialDistortion2="{num(k2)}" radialDistortion3="0" '
+          f'skew="0" tangentalDistortion1="{num(p1)}" tangentalDistortion2="{num(p2)}"/>'
+          '</camera>')
+    cams_xml.append('<camera active="1" model="Miqus M3" serial="marker_only">'
+                    '<transform/><intrinsic/></camera>')                # not a video camera
+    with open(os.path.join(root, 'Calib.qca.txt'), 'w') as f:
+      f.write("<?xml version='1.0' encoding='ASCII'?>\n<calibration type=\"regular\">"
+              f'<cameras>{"".join(cams_xml)}</cameras></calibration>\n')
+    return 'Calib.qca.txt'
   if fmt == 'yaml':          # EasyMocap's intri.yml + extri.yml (OpenCV FileStorage)
     intri = cv2.FileStorage(os.path.join(root, 'intri.yml'), cv2.FILE_STORAGE_WRITE)
     extri = cv2.FileStorage(os.path.join(root, 'extri.yml'), cv2.FILE_STORAGE_WRITE)
@@ -287,7 +311,7 @@ def write_recording(root, *, calib='json', frames='images', detections='openpose
   Returns:
     (cams [V], poses [T, 17, 3] world mm, config overrides for configs.recording.recording_data).
   """
-  cams, poses = recording_truth(size, k3=calib != 'toml')   # Pose2Sim's TOML has no k3
+  cams, poses = recording_truth(size, k3=calib not in ('toml', 'qca'))   # neither has a k3
   cfg = dict(manual_dir=root, calibration=write_calibration(root, cams, calib),
              cameras=REC_CAMS, box_scale=1.3)
   for v, (n, cam) in enumerate(zip(REC_CAMS, cams)):

@@ -34,7 +34,8 @@ def _np_cam(cams, i, v):
 class FormatsTest(parameterized.TestCase):
 
   @parameterized.parameters(('json', 'images', 'openpose'), ('toml', 'video', 'coco'),
-                            ('yaml', 'images', 'coco'), ('json', 'video', 'openpose'))
+                            ('yaml', 'images', 'coco'), ('json', 'video', 'openpose'),
+                            ('qca', 'images', 'openpose'))
   def test_build_gives_exact_detections_crops_and_pgt(self, calib, frames, detections):
     tmp = self.create_tempdir().full_path
     root = os.path.join(tmp, 'rec')
