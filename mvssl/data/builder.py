@@ -350,14 +350,34 @@ class CalibratedMultiview(tfds.core.GeneratorBasedBuilder):
 def build(adapter: Adapter, data_dir: str, *, image_size: int, box_scale: float,
           undistort: bool, num_workers: int = 8) -> CalibratedMultiview:
   """Builds (or reuses a finished build of) ``adapter``'s dataset under ``data_dir``."""
-  b = CalibratedMultiview(adapter=adapter, image_size=image_size, box_scale=box_scale,
-                          undistort=undistort, num_workers=num_workers, data_dir=data_dir,
-                          file_format='array_record')
-  if b.is_prepared():
-    logging.info('Reusing dataset %s at %s', b.info.full_name, b.data_dir)
-  else:
-    logging.info('Building dataset %s at %s', b.info.full_name, b.data_dir)
-    b.download_and_prepare()
+  def make():
+    return CalibratedMultiview(adapter=adapter, image_size=image_size, box_scale=box_scale,
+                               undistort=undistort, num_workers=num_workers, data_dir=data_dir,
+                               file_format='array_record')
+  return prepare(make)
+
+
+def prepare(make):
+  """``make()`` -> a TFDS builder, built if needed. With several processes (multi-host), only
+  process 0 builds while the others wait at a barrier, then every process opens the finished
+  build (the data_dir must be shared)."""
+  import jax  # noqa: PLC0415 (the builders themselves need no accelerator)
+  b = make()
+  if jax.process_index() == 0:
+    if b.is_prepared():
+      logging.info('Reusing dataset %s at %s', b.info.full_name, b.data_dir)
+    else:
+      logging.info('Building dataset %s at %s', b.info.full_name, b.data_dir)
+      b.download_and_prepare()
+  if jax.process_count() > 1:
+    from jax.experimental import multihost_utils  # noqa: PLC0415
+    multihost_utils.sync_global_devices(f'mvssl dataset {b.info.full_name}')
+    if not b.is_prepared():
+      b = make()
+      if not b.is_prepared():
+        raise FileNotFoundError(f'{b.data_dir}: process 0 built the dataset but process '
+                                f'{jax.process_index()} does not see it; data_dir must be a '
+                                f'folder every host shares')
   return b
 
 

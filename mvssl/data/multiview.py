@@ -23,13 +23,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 import os
 
 import cv2
 import numpy as np
 import tensorflow_datasets as tfds
 
+from mvssl.data import builder as builder_lib
 from mvssl.data import poses as poses_lib
 from mvssl.data import render
 from mvssl.geometry import camera as camlib
@@ -138,13 +138,8 @@ class MultiviewPose(tfds.core.GeneratorBasedBuilder):
 
 def build(data_config, data_dir: str) -> MultiviewPose:
   """Builds (or reuses a finished build of) the dataset under ``data_dir``; returns the builder."""
-  builder = MultiviewPose(data_config=data_config, data_dir=data_dir, file_format='array_record')
-  if builder.is_prepared():
-    logging.info('Reusing dataset %s at %s', builder.info.full_name, builder.data_dir)
-  else:
-    logging.info('Building dataset %s at %s', builder.info.full_name, builder.data_dir)
-    builder.download_and_prepare()
-  return builder
+  return builder_lib.prepare(lambda: MultiviewPose(data_config=data_config, data_dir=data_dir,
+                                                   file_format='array_record'))
 
 
 def load_split(builder: MultiviewPose, split: str) -> dict:

@@ -1,6 +1,7 @@
 """Procedural poses and rigs, rendering, and the TFDS dataset written and read back."""
 
 import os
+from unittest import mock
 
 import chex
 import jax
@@ -105,6 +106,25 @@ class DatasetTest(chex.TestCase):
     fresh = multiview.MultiviewPose(data_config=cfg, data_dir=tmp, file_format='array_record')
     self.assertFalse(fresh.is_prepared())
     self.assertFalse(os.path.exists(fresh.data_dir))
+
+  def test_only_process_zero_builds(self):
+    tmp = self.create_tempdir().full_path
+    cfg = smoke.get_config().data
+
+    def as_process_1():
+      return (mock.patch('jax.process_index', return_value=1),
+              mock.patch('jax.process_count', return_value=2),
+              mock.patch('jax.experimental.multihost_utils.sync_global_devices'))
+    p1, p2, p3 = as_process_1()
+    with p1, p2, p3 as sync:
+      with self.assertRaisesRegex(FileNotFoundError, 'process 0 built the dataset but process 1'):
+        multiview.build(cfg, tmp)              # nobody built it: process 1 must not either
+      sync.assert_called_once()
+    self.assertFalse(os.path.exists(os.path.join(tmp, 'multiview_pose')))
+    multiview.build(cfg, tmp)                  # process 0
+    p1, p2, p3 = as_process_1()
+    with p1, p2, p3:
+      self.assertTrue(multiview.build(cfg, tmp).is_prepared())
 
   def test_h36m_motion_source_uses_official_cameras(self):
     cfg = smoke.get_config().data
