@@ -43,6 +43,7 @@ from typing import Protocol
 import cv2
 import numpy as np
 import tensorflow_datasets as tfds
+import tqdm
 
 from mvssl.data import render
 from mvssl.geometry import camera as camlib
@@ -442,17 +443,18 @@ def load_split(b: CalibratedMultiview, split: str, num_threads: int = 4) -> dict
     with np.load(cache) as z:
       out = {k: z[k] for k in z.files}
   else:
-    rows = [source[i] for i in range(len(source))]
-    key = [f'{r["subject"]}/{r["sequence"]}/{int(r["frame"]):08d}' for r in rows]
-    order = np.argsort(np.array([k.encode() if isinstance(k, str) else k for k in key]),
-                       kind='stable')
-    out = {}
-    for k in LABEL_FIELDS:
-      vals = [rows[i][k] for i in order]
-      if k in ('subject', 'sequence'):
-        out[k] = np.array([v.decode() if isinstance(v, bytes) else str(v) for v in vals])
-      else:
-        out[k] = np.stack([np.asarray(v) for v in vals])
+    cols = {k: [] for k in LABEL_FIELDS}
+    for i in tqdm.trange(len(source), desc=f'labels of {split}', unit='frame', leave=False):
+      row = source[i]                 # the images' bytes are dropped right away (memory)
+      for k in LABEL_FIELDS:
+        v = row[k]
+        cols[k].append(v.decode() if isinstance(v, bytes) else
+                       str(v) if k in ('subject', 'sequence') else np.asarray(v))
+    key = [f'{s}/{q}/{int(f):08d}' for s, q, f in zip(cols['subject'], cols['sequence'],
+                                                       cols['frame'])]
+    order = np.argsort(np.array(key), kind='stable')
+    out = {k: (np.array(v) if k in ('subject', 'sequence') else np.stack(v))[order]
+           for k, v in cols.items()}
     out['index'] = order
     tmp = cache + f'.{os.getpid()}.tmp.npz'
     try:
