@@ -147,7 +147,9 @@ def load_split(builder: MultiviewPose, split: str) -> dict:
 
   Returns:
     dict with 'images' [N, V, S, S, 3] uint8, 'cams' (Camera with leaves [N, V, ...]),
-    'pose_3d' [N, J, 3], 'box' [N, V, 4], 'subject' [N] str, 'sequence' [N] str, 'frame' [N].
+    'pose_3d' [N, J, 3], 'box' [N, V, 4], 'subject' [N] str, 'sequence' [N] str, 'frame' [N],
+    and, as :func:`mvssl.data.builder.load_split` gives them, 'view_valid' [N, V] and
+    'has_pose_3d' [N] (all True: every rendered view exists and is labeled).
   Raises:
     ValueError: on non-finite labels or cameras, naming the split and field.
   """
@@ -163,6 +165,8 @@ def load_split(builder: MultiviewPose, split: str) -> dict:
       raise ValueError(f'{builder.data_dir} split {split!r}: field {k!r} has non-finite values')
   for k in ('subject', 'sequence'):
     out[k] = np.array([r[k].decode() if isinstance(r[k], bytes) else str(r[k]) for r in rows])
+  out['view_valid'] = np.ones(out['K'].shape[:2], bool)
+  out['has_pose_3d'] = np.ones(len(rows), bool)
   out['cams'] = camlib.Camera(K=out.pop('K'), R=out.pop('R'), t=out.pop('t'),
                               dist=out.pop('dist'), dist_model='h36m')
   return out

@@ -100,9 +100,9 @@ def run(config, workdir):
   geo = ctx.geo
   # The recording through the bring-your-own path: TFDS build of the crops (+ detections).
   d = ctx.split('unlabeled')
-  if list(ctx.builder(config.unlabeled_data).camera_names) != list(names):
-    raise ValueError(f'camera order differs: {ctx.builder(config.unlabeled_data).camera_names} '
-                     f'vs {names}')
+  recording = ctx.builder(config.unlabeled_data)
+  if recording.camera_names != list(names):
+    raise ValueError(f'camera order differs: {recording.camera_names} vs {names}')
   pgt = stages.pseudo_label(ctx)                 # DLT of the stored detections (crop cameras)
   frames = [int(f) for f in d['frame']]
   agree = np.linalg.norm(pgt['pose_world'] - poses[frames], axis=-1)
@@ -128,7 +128,7 @@ def run(config, workdir):
     out['models'][label] = {n: dict(mvc_disagreement_mm=float(dis[v]),
                                     mpjpe_to_pgt_mm=float(to_pgt[v])) for v, n in enumerate(names)}
   mid = frames[len(frames) // 2]
-  files = ctx.builder(config.unlabeled_data).adapter.files      # None for a video recording
+  files = recording.adapter.files                           # None for a video recording
   if files is not None and all(mid in f for f in files):
     _overlay([f[mid] for f in files], cams32, poses[mid], os.path.join(workdir, 'pgt_overlay.png'))
   _write(out, workdir)

@@ -60,15 +60,12 @@ def geometry(config) -> step_lib.Geometry:
                            cube_mm=float(config.cube_mm))
 
 
-@functools.partial(jax.jit, static_argnums=(2,))
-def _targets(cams, poses, geo):
-  """Per-view normalised targets of world poses: [N, V, J, 3] and root depths [N, V] mm."""
-  f = functools.partial(normalize.world_to_heatmap_views, stride=geo.stride,
-                        depth_bins=geo.depth_bins, cube_mm=geo.cube_mm)
-  return jax.vmap(f)(cams, poses)
+_targets = jax.jit(step_lib.heatmap_targets, static_argnums=(2,))
 
 
 def targets(cams, poses, geo, chunk=512):
+  """:func:`mvssl.train.step.heatmap_targets` on the host in chunks -> numpy
+  ([N, V, J, 3], [N, V] mm)."""
   out = [_targets(jax.tree.map(lambda a: a[i:i + chunk], cams), poses[i:i + chunk], geo)
          for i in range(0, len(poses), chunk)]
   return (np.concatenate([np.asarray(o[0]) for o in out]),
@@ -208,7 +205,7 @@ def single_arrays(d, pose_3d, mvc, keep=None):
   out = dict(images=images, K=d['cams'].K[keep], R=d['cams'].R[keep], t=d['cams'].t[keep],
              dist=d['cams'].dist[keep], pose_3d=np.asarray(pose_3d, np.float32)[keep],
              l1_w=np.ones(len(keep), np.float32), mvc_w=np.full(len(keep), float(mvc), np.float32),
-             view_valid=d.get('view_valid', np.ones(d['cams'].K.shape[:2], bool))[keep])
+             view_valid=d['view_valid'][keep])
   return out
 
 
@@ -283,9 +280,7 @@ def run_multi(state, d, geo, batch_frames=16, desc='G'):
   for i in tqdm.trange(0, n, batch_frames, desc=desc, unit='batch', leave=False):
     sl = slice(i, i + batch_frames)
     batch = dict(images=d['images'][sl], K=d['cams'].K[sl], R=d['cams'].R[sl],
-                 t=d['cams'].t[sl], dist=d['cams'].dist[sl])
-    if 'view_valid' in d:
-      batch['view_valid'] = d['view_valid'][sl]
+                 t=d['cams'].t[sl], dist=d['cams'].dist[sl], view_valid=d['view_valid'][sl])
     p, aux = step_lib.predict_multi(state.graphdef, state.params, state.batch_stats, batch, geo)
     poses.append(np.asarray(p))
     valid.append(np.asarray(aux['valid']))
@@ -306,7 +301,7 @@ def detections_pgt(d, min_score):
   """
   kp = np.asarray(d['keypoints_2d'], np.float32)                       # [N, V, J, 3]
   w = np.where(kp[..., 2] >= min_score, kp[..., 2], 0.0)
-  w = w * d.get('view_valid', np.ones(kp.shape[:2], bool))[..., None]
+  w = w * d['view_valid'][..., None]
   cams = jax.tree.map(lambda a: jnp.asarray(a, jnp.float32), d['cams'])
   poses, valid = jax.jit(jax.vmap(triangulation.triangulate_views))(
       cams, jnp.asarray(kp[..., :2]), jnp.asarray(w, jnp.float32))
@@ -346,8 +341,7 @@ def pseudo_label(ctx):
     raise FloatingPointError(f'[pseudo_label] {source} produced non-finite poses')
   target, root_depth = targets(d['cams'], poses, ctx.geo)
   acc = {'valid_fraction': float(np.mean(valid))}
-  has_gt = d.get('has_pose_3d', np.ones(len(poses), bool))
-  if np.all(has_gt):   # score against the hidden GT when the unlabeled data has one
+  if np.all(d['has_pose_3d']):   # score against the hidden GT when the unlabeled data has one
     acc.update({k: float(np.mean(v)) for k, v in
                 metrics_lib.all_metrics(jnp.asarray(poses), jnp.asarray(d['pose_3d'])).items()})
     acc['abs_mpjpe'] = float(np.mean(metrics_lib.mpjpe(jnp.asarray(poses),
@@ -431,7 +425,7 @@ def evaluate(ctx):
   gt = jnp.asarray(d['pose_3d'])
   results = dict(cameras=ctx.camera_names(), models={}, num_test_frames=len(gt))
   # Views a camera did not record (view_valid False) are not scored.
-  seen = np.asarray(d.get('view_valid', np.ones(d['cams'].K.shape[:2], bool)))
+  seen = d['view_valid']
   for name, label, cfg in (('base', 'Base (pre-training only)', ctx.config.pretrain_single),
                            ('base_gt', 'Base', ctx.config.finetune),
                            ('l1_only', 'L1-only', ctx.config.finetune),
@@ -467,10 +461,8 @@ def build(ctx):
   out = {}
   for name in ('labeled', 'unlabeled', 'test'):
     d = ctx.split(name)
-    valid = d.get('view_valid', np.ones(d['cams'].K.shape[:2], bool))
     out[name] = dict(frames=int(len(d['frame'])), subjects=sorted(set(d['subject'].tolist())),
-                     views=int(valid.sum()), with_3d=int(np.sum(d.get('has_pose_3d',
-                                                                      np.ones(len(valid))))))
+                     views=int(d['view_valid'].sum()), with_3d=int(d['has_pose_3d'].sum()))
     log.info('[build] %s: %d frames, %d views, %d with 3D labels, subjects %s', name,
              out[name]['frames'], out[name]['views'], out[name]['with_3d'],
              ','.join(out[name]['subjects']))

@@ -4,11 +4,9 @@ Batches are dicts of arrays with a leading frame axis b (the device's shard) and
 
   images [b, V, S, S, 3] uint8; K, R [b, V, 3, 3]; t [b, V, 3] mm; dist [b, V, 5]
   optional view_valid [b, V] bool (missing views get no loss and no DLT weight)
-  single-view model:  pose_3d [b, J, 3] world mm (GT or P-GT; the heatmap targets of eq. 4-8
-                      are computed here from it and the possibly augmented cameras), or
-                      precomputed target [b, V, J, 3] + root_depth [b, V] mm;
-                      l1_w [b], mvc_w [b] per-frame loss weights
-  multi-view model:   pose_3d [b, J, 3] world mm (2D targets computed here)
+  pose_3d [b, J, 3] world mm (GT or P-GT): the heatmap targets of eq. 4-8 are computed here
+                      from it and the (possibly augmented) cameras
+  single-view model:  l1_w [b], mvc_w [b] per-frame loss weights
 
 Every step is written for one device with the named axis 'data' bound by
 :func:`mvssl.parallel.data_parallel`: gradients, batch-norm statistics (``axis_name`` in the
@@ -54,15 +52,24 @@ def cameras(batch, dist_model: str = 'h36m') -> camlib.Camera:
                        dist_model=dist_model)
 
 
-def batch_targets(batch, geo):
-  """Heatmap targets of the batch's world poses in its cameras (paper eq. 4-8).
+def heatmap_targets(cams: camlib.Camera, poses: jax.Array, geo: Geometry):
+  """Heatmap targets of world poses in every view (paper eq. 4-8).
 
+  Args:
+    cams: Camera with leaves [N, V, ...] (input-crop cameras).
+    poses: [N, J, 3] world joints (mm).
+    geo: heatmap geometry.
   Returns:
-    (target [b, V, J, 3] heatmap cells / depth bins, root_depth [b, V] mm).
+    (target [N, V, J, 3] heatmap cells / depth bins, root_depth [N, V] mm).
   """
   f = functools.partial(normalize.world_to_heatmap_views, stride=geo.stride,
                         depth_bins=geo.depth_bins, cube_mm=geo.cube_mm)
-  return jax.vmap(f)(cameras(batch, geo.dist_model), batch['pose_3d'])
+  return jax.vmap(f)(cams, poses)
+
+
+def batch_targets(batch, geo):
+  """:func:`heatmap_targets` of the batch's ``pose_3d`` in its cameras."""
+  return heatmap_targets(cameras(batch, geo.dist_model), batch['pose_3d'], geo)
 
 
 def _view_valid(batch):
@@ -79,16 +86,13 @@ def single_loss(model, batch, geo, weights):
   b, v = batch['images'].shape[:2]
   pred, _ = model(_flat(batch['images']), train=True)
   pred = pred.reshape((b, v) + pred.shape[1:])
-  if 'target' in batch:
-    target, root_depth = batch['target'], batch['root_depth']
-  else:
-    target, root_depth = batch_targets(batch, geo)
+  target, root_depth = batch_targets(batch, geo)
   valid = _view_valid(batch)
   l1 = losses.l1_loss(pred, target, batch['l1_w'][:, None] * valid)
   mvc = losses.mvc_loss(cameras(batch, geo.dist_model), pred, root_depth, stride=geo.stride,
                         depth_bins=geo.depth_bins, cube_mm=geo.cube_mm,
                         unit_mm=geo.cube_mm / geo.depth_bins, weight=batch['mvc_w'],
-                        view_mask=valid if 'view_valid' in batch else None)
+                        view_mask=valid)
   loss = weights.l1 * l1 + weights.mvc * mvc
   return loss, dict(l1=l1, mvc=mvc)
 
@@ -107,7 +111,7 @@ def multi_forward(model, batch, geo, train):
 def multi_loss(model, batch, geo, weights):
   """2D L1 (heatmap cells) + weights.mm_3d * 3D L1 of the triangulated pose (mm)."""
   pose, aux = multi_forward(model, batch, geo, train=True)
-  target_2d = batch['target_2d'] if 'target_2d' in batch else batch_targets(batch, geo)[0][..., :2]
+  target_2d = batch_targets(batch, geo)[0][..., :2]
   w = _view_valid(batch)[..., None, None].astype(pose.dtype)
   l2d = jnp.sum(jnp.abs(aux['j2d'] - target_2d) * w) / jnp.maximum(
       jnp.sum(w) * target_2d.shape[-2] * 2, 1.0)
