@@ -153,6 +153,26 @@ def imread(path: str) -> np.ndarray:
   return img
 
 
+def check_subjects(subjects: dict, known, source: str, has: str) -> None:
+  """Raises ValueError naming ``source`` when a split lists a subject not in ``known``;
+  ``has`` says what the source holds (for the message)."""
+  for split, subs in subjects.items():
+    for s in subs:
+      if s not in known:
+        raise ValueError(f'{source}: unknown subject {s!r} in split {split!r} ({has})')
+
+
+def every_kth(items, every: dict, split: str, max_frames: int = 0):
+  """Every ``every[split]``-th of ``items`` (default 1), at most ``max_frames`` (0 = all)."""
+  return items[::max(1, int(every.get(split, 1)))][:max_frames or None]
+
+
+def box_from_center_scale(center, scale) -> np.ndarray:
+  """MMPose's box convention (center [2] px, scale = box side / 200 px) -> (x0, y0, w, h)."""
+  side = float(scale) * 200.0
+  return np.array([center[0] - side / 2, center[1] - side / 2, side, side], np.float64)
+
+
 def square_scaled(box, scale: float) -> np.ndarray:
   """(x0, y0, w, h) -> square box with side ``scale * max(w, h)``, same centre."""
   x0, y0, w, h = (float(v) for v in box)

@@ -111,11 +111,8 @@ class LearnableTriangulation:
       if field not in table.dtype.names:
         raise KeyError(f'{self.labels_path}: table lacks field {field!r}')
     names = list(labels['subject_names'])
-    for split, subs in self.subjects.items():
-      for s in subs:
-        if s not in names:
-          raise ValueError(f'{self.labels_path}: unknown subject {s!r} in split {split!r} '
-                           f'(field subject_names has {names})')
+    builder.check_subjects(self.subjects, names, self.labels_path,
+                           f'field subject_names has {names}')
     cams = labels['cameras']
     if cams.shape != (len(names), len(self.camera_names)):
       raise ValueError(f'{self.labels_path}: field cameras has shape {cams.shape}, expected '
@@ -146,8 +143,7 @@ class LearnableTriangulation:
           bad = [i for i, a in enumerate(lab['action_names']) if _canon_action(a) in actions]
           mask &= ~((table['subject_idx'] == list(lab['subject_names']).index(s))
                     & np.isin(table['action_idx'], bad))
-    idx = np.nonzero(mask)[0][::max(1, int(self.every.get(split, 1)))]
-    return idx[:self.max_frames] if self.max_frames else idx
+    return builder.every_kth(np.nonzero(mask)[0], self.every, split, self.max_frames)
 
   def frames(self, split):
     lab, table = self.labels, self.labels['table']
@@ -262,17 +258,15 @@ class MMPose:
         if (subject, cam) not in self.cameras:
           raise KeyError(f'{path}: row {i} ({name}) uses camera {(subject, cam)} that '
                          f'{self.cameras_path} does not have')
-        side = float(scale[i]) * 200.0
-        box = np.array([center[i][0] - side / 2, center[i][1] - side / 2, side, side])
-        groups[subject, action, frame][cam] = (str(name), box, S[i, :, :3] * 1000.0,
-                                               f'{path} row {i}')
+        groups[subject, action, frame][cam] = builder.CameraLabel(
+            camera=self.cameras[subject, cam], name=f'{subject}/{cam}',
+            path=os.path.join(self.image_root, str(name)),
+            box=builder.box_from_center_scale(center[i], scale[i]),
+            joints_cam=S[i, :, :3] * 1000.0, origin=f'{path} row {i}')
     self.groups = dict(sorted(groups.items()))
-    known = {s for s, _, _ in self.groups}
-    for split, subs in self.subjects.items():
-      for s in subs:
-        if s not in known:
-          raise ValueError(f'{self.annotations}: unknown subject {s!r} in split {split!r} '
-                           f'(the annotations have {sorted(known)})')
+    known = sorted({s for s, _, _ in self.groups})
+    builder.check_subjects(self.subjects, known, str(self.annotations),
+                           f'the annotations have {known}')
 
   def settings(self) -> dict:
     return dict(layout='mmpose', subjects=self.subjects, every=self.every,
@@ -283,21 +277,11 @@ class MMPose:
   def frames(self, split):
     keys = [k for k in self.groups if k[0] in self.subjects[split]
             and (self.with_damaged or not _damaged(k[0], k[1]))]
-    keys = keys[::max(1, int(self.every.get(split, 1)))]
-    if self.max_frames:
-      keys = keys[:self.max_frames]
-    for subject, action, frame in keys:
+    for subject, action, frame in builder.every_kth(keys, self.every, split, self.max_frames):
       group = self.groups[subject, action, frame]
-      labels = []
-      for c in self.camera_names:
-        cam = self.cameras.get((subject, c), next(iter(self.cameras.values())))
-        if c not in group:
-          labels.append(builder.CameraLabel(camera=cam, name=f'{subject}/{c}'))
-          continue
-        name, box, s_cam, origin = group[c]
-        labels.append(builder.CameraLabel(camera=cam, name=f'{subject}/{c}', box=box,
-                                          path=os.path.join(self.image_root, name),
-                                          joints_cam=s_cam, origin=origin))
+      labels = [group.get(c) or builder.CameraLabel(   # a missing view
+          camera=self.cameras.get((subject, c), next(iter(self.cameras.values()))),
+          name=f'{subject}/{c}') for c in self.camera_names]
       yield builder.frame_from_camera_labels(subject, action, frame, labels, tol_mm=self.tol,
                                              calibration=self.cameras_path,
                                              origin=f'{subject}/{action}/{frame}')

@@ -371,17 +371,15 @@ class MMPose3dhp:
         raise ValueError(f'{self.annotation}: row {i} ({n}) field S has non-finite values')
       box = None
       if center is not None and scale is not None:
-        side = float(scale[i]) * 200.0
-        box = np.array([center[i][0] - side / 2, center[i][1] - side / 2, side, side])
-      groups.setdefault((subject, seq, frame), {})[cam] = (
-          str(n), box, S[i, :, :3][list(MPI17_TO_H36M17)] * 1000.0, f'{self.annotation} row {i}')
+        box = builder.box_from_center_scale(center[i], scale[i])
+      groups.setdefault((subject, seq, frame), {})[cam] = builder.CameraLabel(
+          camera=self.cameras[key], name=key, path=os.path.join(self.image_root, str(n)),
+          box=box, joints_cam=S[i, :, :3][list(MPI17_TO_H36M17)] * 1000.0,
+          origin=f'{self.annotation} row {i}')
     self.groups = dict(sorted(groups.items()))
-    known = {k[0] for k in self.groups}
-    for split, subs in self.subjects.items():
-      for s_ in subs:
-        if s_ not in known:
-          raise ValueError(f'{self.annotation}: unknown subject {s_!r} in split {split!r} '
-                           f'(the annotation has {sorted(known)} on cameras {self.cams})')
+    known = sorted({k[0] for k in self.groups})
+    builder.check_subjects(self.subjects, known, self.annotation,
+                           f'the annotation has {known} on cameras {self.cams}')
 
   def settings(self) -> dict:
     return dict(layout='mmpose', subjects=self.subjects, every=self.every, cameras=self.cams,
@@ -389,20 +387,11 @@ class MMPose3dhp:
 
   def frames(self, split):
     keys = [k for k in self.groups if k[0] in self.subjects[split]]
-    keys = keys[::max(1, int(self.every.get(split, 1)))]
-    if self.max_frames:
-      keys = keys[:self.max_frames]
-    for subject, seq, frame in keys:
-      group, labels = self.groups[subject, seq, frame], []
-      for c in self.cams:
-        cam = self.cameras.get(f'{subject}_{seq}_Cam{c}', next(iter(self.cameras.values())))
-        if c not in group:
-          labels.append(builder.CameraLabel(camera=cam, name=f'{subject}_{seq}_Cam{c}'))
-          continue
-        name, box, s_cam, origin = group[c]
-        labels.append(builder.CameraLabel(camera=cam, name=f'{subject}_{seq}_Cam{c}', box=box,
-                                          path=os.path.join(self.image_root, name),
-                                          joints_cam=s_cam, origin=origin))
+    for subject, seq, frame in builder.every_kth(keys, self.every, split, self.max_frames):
+      group = self.groups[subject, seq, frame]
+      labels = [group.get(c) or builder.CameraLabel(   # a missing view
+          camera=self.cameras.get(f'{subject}_{seq}_Cam{c}', next(iter(self.cameras.values()))),
+          name=f'{subject}_{seq}_Cam{c}') for c in self.cams]
       yield builder.frame_from_camera_labels(
           subject, seq, frame, labels, tol_mm=self.tol, calibration=self.cameras_path,
           origin=f'{self.annotation} {subject}/{seq}/{frame}')

@@ -5,6 +5,7 @@ import json
 import os
 import pickle
 import shutil
+import tempfile
 
 import chex
 import cv2
@@ -93,8 +94,7 @@ class LearnableTriangulationTest(chex.TestCase):
   @classmethod
   def setUpClass(cls):
     super().setUpClass()
-    cls.tmp = os.path.join(os.environ.get('TMPDIR', '/tmp'), f'mvssl_h36m_{os.getpid()}')
-    shutil.rmtree(cls.tmp, ignore_errors=True)
+    cls.tmp = tempfile.mkdtemp(prefix='mvssl_h36m_')
     cls.truth = fakes.h36m_truth()
     fakes.write_h36m_lt(os.path.join(cls.tmp, 'lt'), truth=cls.truth)
     fakes.write_h36m_mmpose(os.path.join(cls.tmp, 'mm'), truth=cls.truth)

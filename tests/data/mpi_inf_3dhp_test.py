@@ -3,6 +3,7 @@ build and read back exactly; the real frames with their official cameras; clear 
 
 import os
 import shutil
+import tempfile
 
 import chex
 import numpy as np
@@ -28,8 +29,7 @@ class OfficialLayoutTest(chex.TestCase):
   @classmethod
   def setUpClass(cls):
     super().setUpClass()
-    cls.tmp = os.path.join(os.environ.get('TMPDIR', '/tmp'), f'mvssl_3dhp_{os.getpid()}')
-    shutil.rmtree(cls.tmp, ignore_errors=True)
+    cls.tmp = tempfile.mkdtemp(prefix='mvssl_3dhp_')
     cls.root = os.path.join(cls.tmp, 'mpi')
     cls.truth = fakes.write_3dhp(cls.root)
 

@@ -4,7 +4,6 @@ P-GT through this path; clear errors."""
 
 import json
 import os
-import shutil
 
 import chex
 import numpy as np
