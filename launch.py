@@ -1,10 +1,11 @@
-"""mvssl entry point (flax-examples style).
+"""mvssl entry point (flax-examples style): flags -> mvssl.main.train_and_evaluate.
 
   python launch.py --config=configs/default.py --workdir=runs/default [--config.key=value ...]
 """
 
 import logging
 import os
+import sys
 
 from absl import app
 from absl import flags
@@ -14,7 +15,23 @@ FLAGS = flags.FLAGS
 flags.DEFINE_string('workdir', None, 'Directory for data, checkpoints, P-GT and results.')
 config_flags.DEFINE_config_file('config', None, 'Training configuration.', lock_config=True)
 flags.DEFINE_bool('distributed', False, 'Call jax.distributed.initialize() (multi-host runs).')
+flags.DEFINE_bool('debug', False, 'Show the traceback of an error instead of its one line.')
 flags.mark_flags_as_required(['config', 'workdir'])
+
+
+def parse_flags(argv):
+  """absl's flag parsing, with one line (not a traceback) for an override of an undeclared
+  config field."""
+  try:
+    return FLAGS(argv)
+  except (KeyError, AttributeError, flags.Error) as e:
+    overrides = ' '.join(a for a in argv[1:] if a.startswith('--config.')) or ' '.join(argv[1:])
+    what = ' '.join(str(e.args[0] if e.args else e).replace('\\n', ' ').replace("\\'", "'")
+                    .split())
+    unknown = isinstance(e, KeyError) or 'Did you mean' in what
+    sys.exit(f'error: {"unknown config field " if isinstance(e, KeyError) else ""}{what} (in '
+             f'{overrides})' + ('; the fields a config may set are declared in configs/default.py'
+                                if unknown else ''))
 
 
 def main(argv):
@@ -28,11 +45,17 @@ def main(argv):
   import jax  # noqa: PLC0415 (after logging setup)
   if FLAGS.distributed:
     jax.distributed.initialize()
-  from mvssl.train import trainer  # noqa: PLC0415
+  from mvssl import main as mvssl_main  # noqa: PLC0415 (after logging setup)
   logging.getLogger('mvssl').info('JAX %s on %d %s device(s)', jax.__version__,
                                   jax.device_count(), jax.devices()[0].platform)
-  trainer.train_and_evaluate(FLAGS.config, FLAGS.workdir)
+  try:
+    mvssl_main.train_and_evaluate(FLAGS.config, FLAGS.workdir)
+  except (ValueError, KeyError, FileNotFoundError, FloatingPointError) as e:
+    if FLAGS.debug:
+      raise
+    msg = e.args[0] if isinstance(e, KeyError) and e.args else e
+    sys.exit(f'error: {msg}\n(--debug shows the traceback)')
 
 
 if __name__ == '__main__':
-  app.run(main)
+  app.run(main, flags_parser=parse_flags)

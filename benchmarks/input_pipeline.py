@@ -3,7 +3,7 @@ augmentation, so one knows how many cores feed one accelerator.
 
   python benchmarks/input_pipeline.py [--views 4 --frames 24 --size 384 --threads 1,2]
 
-The pipeline has two halves (mvssl.data.builder, mvssl.data.input_pipeline):
+The pipeline has two halves (mvssl.data.builder + crop, mvssl.data.input_pipeline):
 
   build (offline, once)   decode the full JPEG, one cv2.remap that crops, resizes (area
                           pre-downsampling) and optionally undistorts, JPEG-encode the crop
@@ -30,12 +30,14 @@ import platform
 import time
 
 import cv2
+import jax
 import numpy as np
 
 from mvssl.data import augment
-from mvssl.data import builder
+from mvssl.data import crop as crop_lib
 from mvssl.data import input_pipeline
 from mvssl.data import poses as poses_lib
+from mvssl.data import reader
 from mvssl.data import render
 from mvssl.geometry import camera as camlib
 
@@ -84,8 +86,8 @@ def bench_build(jpegs, size, undistort, rng, reps):
     for data, cam in zip(jpegs, cams * (len(jpegs) // len(cams) + 1)):
       img = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
       box = render.square_box(np.asarray(camlib.project(cam, pose)), 1.2)
-      crop, _ = builder.crop_view(img, cam, box, size, undistort=undistort)
-      cv2.imencode('.jpg', crop, [cv2.IMWRITE_JPEG_QUALITY, builder.JPEG_QUALITY])
+      crop, _ = crop_lib.crop_view(img, cam, box, size, undistort=undistort)
+      cv2.imencode('.jpg', crop, [cv2.IMWRITE_JPEG_QUALITY, crop_lib.JPEG_QUALITY])
   return _median_time(run, reps) / len(jpegs)
 
 
@@ -98,9 +100,9 @@ def _example_source(jpegs, views, size, rng):
     for v in range(views):
       img = cv2.imdecode(np.frombuffer(jpegs[i + v], np.uint8), cv2.IMREAD_COLOR)
       box = render.square_box(np.asarray(camlib.project(cams[v], pose)), 1.2)
-      crop_img, crop = builder.crop_view(img, cams[v], box, size, undistort=False)
+      crop_img, crop = crop_lib.crop_view(img, cams[v], box, size, undistort=False)
       enc.append(cv2.imencode('.jpg', crop_img, [cv2.IMWRITE_JPEG_QUALITY,
-                                                 builder.JPEG_QUALITY])[1].tobytes())
+                                                 crop_lib.JPEG_QUALITY])[1].tobytes())
       ks.append(crop)
     crops.append(enc)
     K.append(np.stack([c.K for c in ks]))
@@ -108,13 +110,15 @@ def _example_source(jpegs, views, size, rng):
     t.append(np.stack([c.t for c in ks]))
     d.append(np.stack([c.dist for c in ks]))
   n = len(crops)
-  return dict(images=_Encoded(crops, size), K=np.float32(K), R=np.float32(R), t=np.float32(t),
-              dist=np.float32(d), pose_3d=np.repeat(pose[None].astype(np.float32), n, 0),
+  cams = camlib.Camera(K=np.float32(K), R=np.float32(R), t=np.float32(t), dist=np.float32(d),
+                      dist_model=cams[0].dist_model)
+  return dict(images=_Encoded(crops, size), cams=cams, view_valid=np.ones((n, views), bool),
+              pose_3d=np.repeat(pose[None].astype(np.float32), n, 0),
               l1_w=np.ones(n, np.float32), mvc_w=np.ones(n, np.float32))
 
 
 class _Encoded:
-  """Frames of JPEG crops decoded on access, like builder.EncodedImages."""
+  """Frames of JPEG crops decoded on access, like reader.EncodedImages."""
 
   def __init__(self, crops, size):
     self.crops = crops
@@ -124,7 +128,7 @@ class _Encoded:
     return len(self.crops)
 
   def __getitem__(self, i):
-    return np.stack([builder.decode_jpeg(b) for b in self.crops[int(i)]])
+    return np.stack([reader.decode_jpeg(b) for b in self.crops[int(i)]])
 
 
 def bench_feed_one_core(arrays, rng, reps):
@@ -133,7 +137,7 @@ def bench_feed_one_core(arrays, rng, reps):
 
   def run():
     for i in range(n):
-      augment.augment_frame({k: a[i] for k, a in arrays.items()}, rng)
+      augment.augment_frame(jax.tree.map(lambda a: a[i], arrays), rng)
   return _median_time(run, reps) / (n * v)
 
 

@@ -1,54 +1,143 @@
 """Embedded default: the whole method on procedurally posed people seen by a procedural
-Human3.6M-like 4-camera rig (nothing external needed), sized for a 2-core CPU (<= 20 min).
+Human3.6M-like 4-camera rig (nothing external needed), sized for a 2-core CPU.
 
   python launch.py --config=configs/default.py --workdir=runs/default
 
 Subjects follow Human3.6M's split: labeled S1,S5,S6 / unlabeled S7,S8 / test S9,S11, each
 "subject" with its own procedural rig.
+
+Every field any config may set is declared here with a comment (the data blocks of the other
+datasets in ``human36m_data``, ``mpi_inf_3dhp_data`` and ``recording_data``, a row of the run
+table in ``run``); an override of an undeclared field fails when the config is parsed, and a bad
+value when the run starts (mvssl.main.validate).
 """
 
 import ml_collections
 
+ConfigDict = ml_collections.ConfigDict
 
-def get_config(arg=None):
-  del arg
-  c = ml_collections.ConfigDict()
-  c.title = 'mvssl embedded default (procedural poses, procedural 4-camera rig)'
-  # all | build | pretrain_single | pretrain_multi | pseudo_label | finetune | evaluate
-  c.stage = 'all'
-  c.dataset = 'multiview'    # multiview (rendered) | pose2sim (see configs/pose2sim.py)
-  c.seed = 0                 # model init, data order and rendering seed
-  c.parallel = 'shard_map'   # shard_map (jit of shard_map over a 1-D mesh) | pmap
-  c.num_devices = 0          # devices of the data-parallel mesh; 0 = all
-  c.log_every = 50           # steps between log lines (loss, steps/s, ETA)
-  c.save_every = 500         # steps between Orbax checkpoints
-  c.cube_mm = 2000.0         # depth extent of the heatmap volume around the root (mm)
 
-  c.data = d = ml_collections.ConfigDict()
-  d.dataset = 'multiview'    # multiview (rendered) | human36m | mpi_inf_3dhp | recording
-  d.source = 'procedural'    # procedural | h36m_motion
-  d.data_dir = ''            # TFDS data_dir; '' = WORKDIR/data
-  d.image_size = 64          # network input crop S (px); heatmaps are S/4
+def _common_data(dataset: str, **fields) -> ConfigDict:
+  d = ConfigDict()
+  d.dataset = dataset        # rendered | human36m | mpi_inf_3dhp | recording
+  d.data_dir = ''            # TFDS data_dir of its build; '' = WORKDIR/data
+  d.box_scale = 1.3          # crop side / extent of the joints (or the dataset's box)
+  d.update(fields)
+  return d
+
+
+def _subjects(labeled, unlabeled, test) -> ConfigDict:
+  return ConfigDict(dict(labeled=list(labeled), unlabeled=list(unlabeled), test=list(test)))
+
+
+def rendered_data() -> ConfigDict:
+  """The embedded rendered dataset (mvssl.data.multiview)."""
+  d = _common_data('rendered')
+  d.source = 'procedural'    # procedural | h36m_motion (real motion, official cameras)
   d.num_views = 4            # cameras per subject
-  d.box_scale = 1.3          # crop side / extent of the projected joints (GT box)
   d.seed = 0                 # rendering and procedural-pose seed
   d.every = 1                # temporal subsampling of motion sequences (h36m_motion)
   d.motion_path = ''         # h36m_real_motion_17j_10hz.npz (h36m_motion only)
   d.cameras_path = ''        # h36m_cameras.json (h36m_motion only)
-  # Real datasets (configs/human36m.py, mpi_inf_3dhp.py, recording.py):
+  d.subjects = _subjects(['S1', 'S5', 'S6'], ['S7', 'S8'], ['S9', 'S11'])   # split: subjects
+  d.frames = ConfigDict(dict(labeled=600, unlabeled=1200, test=240))   # frames per split
+  return d
+
+
+def _real_data(dataset: str) -> ConfigDict:
+  d = _common_data(dataset)
   d.manual_dir = ''          # folder holding the downloaded files (README: per dataset)
   d.undistort = False        # remove the lens distortion in the crop warp (pinhole crops)
   d.max_frames = 0           # cap on frames per split (0 = all), for quick trials
   d.num_workers = 8          # dataset build threads (JPEG decode + warp + encode)
-  d.every_by_split = ml_collections.ConfigDict(dict(labeled=1, unlabeled=1, test=1))
-  d.subjects = ml_collections.ConfigDict(dict(
-      labeled=['S1', 'S5', 'S6'], unlabeled=['S7', 'S8'], test=['S9', 'S11']))
-  d.frames = ml_collections.ConfigDict(dict(labeled=600, unlabeled=1200, test=240))  # per split
+  return d
 
+
+def human36m_data() -> ConfigDict:
+  """Human3.6M from disk (mvssl.data.human36m; paper protocol)."""
+  d = _real_data('human36m')
+  d.layout = 'learnable_triangulation'   # learnable_triangulation | mmpose
+  d.labels_file = 'extra/human36m-multiview-labels-GTbboxes.npy'   # learnable_triangulation
+  d.image_dir = 'imageSequence'    # or imageSequence-undistorted (then the lens model is off)
+  d.with_damaged = False           # keep S9 Greeting-2, SittingDown-2, Waiting-1
+  d.subjects = _subjects(['S1', 'S5', 'S6'], ['S7', 'S8'], ['S9', 'S11'])   # split: subjects
+  # every k-th 50 Hz frame per split (test: the protocol's 64)
+  d.every_by_split = ConfigDict(dict(labeled=5, unlabeled=5, test=64))
+  d.box_scale = 1.0                # the labels' GT boxes are already squared around the person
+  return d
+
+
+def mpi_inf_3dhp_data() -> ConfigDict:
+  """MPI-INF-3DHP from disk (mvssl.data.mpi_inf_3dhp; paper protocol)."""
+  d = _real_data('mpi_inf_3dhp')
+  d.layout = 'official'            # official (annot.mat + videos) | mmpose (npz + cameras pkl)
+  d.frames_from = 'video'          # official: video (imageSequence/video_N.avi) | jpeg
+  d.cameras = (0, 2, 7, 8)         # camera ids, in view order
+  d.sequences = ('Seq1', 'Seq2')   # official layout: sequences per subject
+  d.subjects = _subjects(['S1', 'S2', 'S3'], ['S4', 'S5', 'S6', 'S7'], ['S8'])   # split
+  d.every_by_split = ConfigDict(dict(labeled=10, unlabeled=10, test=64))   # every k-th frame
+  d.box_scale = 1.2                # square box around the projected joints, scaled
+  return d
+
+
+def recording_data(root: str = '', **overrides) -> ConfigDict:
+  """A user's calibrated recording (mvssl.data.recording), unlabeled: its fields and formats."""
+  r = _real_data('recording')
+  r.manual_dir = root            # the recording folder
+  r.calibration = 'calibration.json'   # .json | Pose2Sim .toml | .qca.txt | 'intri.yml,extri.yml'
+  r.images = 'frames/{camera}_f{frame}.jpg'   # image pattern ({camera}, {frame}) or ''
+  r.video = ''                   # or a video pattern, e.g. 'videos/{camera}.mp4'
+  r.detections = 'npz:keypoints.npz:h36m17_2d'   # openpose:PATTERN | coco:PATTERN | npz:F:KEY | ''
+  r.cameras = ()                 # camera names in view order; () = all in the calibration
+  r.every = 1                    # every k-th frame
+  r.subject = ''                 # name in the P-GT keys; '' = the folder name
+  r.box_min_score = 0.3          # detections that place the crop box
+  r.undistort = True             # pinhole crops, so they mix with any labeled dataset
+  r.update(overrides)
+  return r
+
+
+def schedule(steps, batch_size, lr, warmup=50) -> ConfigDict:
+  """A training schedule: steps, global batch size in multi-view frames (x views images),
+  peak learning rate and linear warm-up steps (then cosine decay)."""
+  return ConfigDict(dict(steps=steps, batch_size=batch_size, lr=lr, warmup=warmup))
+
+
+def run(label, family, schedule, *, init_from='', init_seed=0, gt=True, pgt=False,
+        mvc_frames='none', l1=1.0, mvc=0.0, mm_3d=0.0, report='column', order=0) -> ConfigDict:
+  """A row of the run table (mvssl.train.runs): one trained model.
+
+  label: name in the report; family: integral | algebraic; schedule: a block of
+  config.schedules; init_from: run it starts from ('' = fresh); init_seed: added to config.seed
+  for a fresh network; gt / pgt: labeled frames with GT / unlabeled frames with P-GT;
+  mvc_frames: none | all | unlabeled; l1, mvc, mm_3d: loss weights (eq. 10; G's 3D term per mm);
+  report: column | below | none; order: position in the report and among independent runs.
+  """
+  return ConfigDict(dict(
+      label=label, family=family, schedule=schedule, init_from=init_from, init_seed=init_seed,
+      data=ConfigDict(dict(gt=gt, pgt=pgt, mvc_frames=mvc_frames)),
+      weights=ConfigDict(dict(l1=l1, mvc=mvc, mm_3d=mm_3d)), report=report, order=order))
+
+
+def get_config(arg=None):
+  del arg
+  c = ConfigDict()
+  # heading of the report
+  c.title = 'mvssl embedded default (procedural poses, procedural 4-camera rig)'
+  c.experiment = 'paper'     # paper | pose2sim (configs/pose2sim.py)
+  # all | build | pseudo_label | evaluate | the name of one run of c.runs
+  c.stage = 'all'
+  c.seed = 0                 # model init and data order
+  c.parallel = 'shard_map'   # shard_map (jit of shard_map over a 1-D mesh) | pmap
+  c.num_devices = 0          # devices of the data-parallel mesh; 0 = all
+  c.log_every = 50           # steps between log lines (loss, steps/s, ETA)
+  c.save_every = 500         # steps between Orbax checkpoints
+
+  c.data = rendered_data()   # labeled and test splits (and unlabeled, unless unlabeled_data)
   # Optional second dataset for the unlabeled split (e.g. configs/recording.py); None = data.
-  c.unlabeled_data = ml_collections.config_dict.placeholder(ml_collections.ConfigDict)
+  c.unlabeled_data = ml_collections.config_dict.placeholder(ConfigDict)
 
-  c.input = i = ml_collections.ConfigDict()
+  c.input = i = ConfigDict()
   i.num_threads = 4          # input pipeline threads (JPEG decode + augmentation)
   i.prefetch = 16            # examples read ahead
   i.augment = 'colour'       # none | colour | geometric (scale, rotation, flip + camera change)
@@ -56,39 +145,57 @@ def get_config(arg=None):
   i.rotation_deg = 30.0      # geometric: in-plane rotation range (+-)
   i.flip_prob = 0.5          # geometric: chance of a horizontal flip (L/R joints swapped)
 
-  c.pseudo_label = p = ml_collections.ConfigDict()
+  c.pseudo_label = p = ConfigDict()
   p.source = 'model'         # model (G) | detections (DLT of the dataset's 2D detections)
+  p.run = 'multi'            # source model: the algebraic run of c.runs that makes the P-GT
   p.min_score = 0.3          # detections: DLT weight 0 below this confidence
 
-  c.model = m = ml_collections.ConfigDict()
+  c.model = m = ConfigDict()
+  m.image_size = 64          # network input crop S (px); heatmaps are S/4 (paper: 384)
   m.resnet_depth = 18        # 18 | 34 | 50 | 101 | 152 (paper: 50)
   m.num_filters = 16         # trunk width (paper: 64)
   m.deconv_channels = 64     # deconvolution channels (paper: 256)
   m.depth_bins = 16          # D (paper: 96 for 384 px inputs)
+  m.cube_mm = 2000.0         # depth extent of the heatmap volume around the root (mm)
   m.num_joints = 17          # Human3.6M-17
 
-  def stage(steps, batch_size, lr, warmup=50, **kw):
-    return ml_collections.ConfigDict(dict(steps=steps, batch_size=batch_size, lr=lr,
-                                          warmup=warmup, **kw))
-  # batch_size counts multi-view frames (x num_views images).
-  c.pretrain_single = stage(1500, 8, 2e-3)
-  c.pretrain_multi = stage(1200, 8, 2e-3, weight_3d=0.01)  # weight_3d: per mm of 3D L1
-  # mode (stage=finetune): gt_only | l1_only | mvc;
-  # mvc_frames: which frames get the MVC term (all | unlabeled).
-  c.finetune = stage(1200, 8, 1e-3, mode='mvc', l1_weight=1.0, mvc_weight=0.1,
-                     mvc_frames='all')
+  c.optimizer = o = ConfigDict()
+  o.name = 'adam'            # adam (the paper's) | adamw
+  o.clip = 10.0              # global-norm gradient clipping (0 = none)
+  o.weight_decay = 1e-4      # adamw only: decoupled weight decay
+  o.final_lr_fraction = 0.02   # cosine decay ends at this fraction of the peak lr
+
+  c.schedules = ConfigDict(dict(            # named schedules the runs refer to
+      pretrain_single=schedule(1500, 8, 2e-3),
+      pretrain_multi=schedule(1200, 8, 2e-3),
+      finetune=schedule(1200, 8, 1e-3)))
+
+  # The table of runs (mvssl.train.runs). Base, L1-only and Ours share one schedule: the same
+  # number of fine-tuning steps from the pre-trained model on GT only, GT + P-GT with L1, or with
+  # L1 + 0.1 MVC (paper eq. 10).
+  c.runs = ConfigDict(dict(
+      base=run('Base (pre-training only)', 'integral', 'pretrain_single', report='below',
+               order=0),
+      base_gt=run('Base', 'integral', 'finetune', init_from='base', order=1),
+      multi=run('G', 'algebraic', 'pretrain_multi', init_seed=1, mm_3d=0.01, report='below',
+                order=2),
+      l1_only=run('L1-only', 'integral', 'finetune', init_from='base', pgt=True,
+                  mvc_frames='all', order=3),
+      ours=run('Ours', 'integral', 'finetune', init_from='base', pgt=True, mvc_frames='all',
+               mvc=0.1, order=4),
+  ))
   return c
 
 
 def paper_sized(c):
   """The paper's model and input (ResNet-50, 384 px crops, 96^3 volumes, geometric
   augmentation) with GPU-sized schedules, in place (configs/human36m.py, mpi_inf_3dhp.py)."""
-  c.data.image_size = 384
-  c.model.update(resnet_depth=50, num_filters=64, deconv_channels=256, depth_bins=96)
+  c.model.update(image_size=384, resnet_depth=50, num_filters=64, deconv_channels=256,
+                 depth_bins=96)
   c.input.augment = 'geometric'
   c.log_every = 100
   c.save_every = 2000
-  c.pretrain_single.update(steps=60000, batch_size=8, lr=1e-3, warmup=500)
-  c.pretrain_multi.update(steps=40000, batch_size=8, lr=1e-3, warmup=500)
-  c.finetune.update(steps=30000, batch_size=8, lr=5e-4, warmup=500)
+  c.schedules.pretrain_single.update(steps=60000, batch_size=8, lr=1e-3, warmup=500)
+  c.schedules.pretrain_multi.update(steps=40000, batch_size=8, lr=1e-3, warmup=500)
+  c.schedules.finetune.update(steps=30000, batch_size=8, lr=5e-4, warmup=500)
   return c

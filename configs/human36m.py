@@ -13,7 +13,8 @@ interrupted build is redone, never half-used), then runs every stage. Layouts
                            images/S*/S*_Action.CAMERA/*.jpg
 
 Split (paper): labeled S1,S5,S6 / unlabeled S7,S8 / test S9,S11 every 64th frame; the three
-damaged S9 sequences are left out unless --config.data.with_damaged=True.
+damaged S9 sequences are left out unless --config.data.with_damaged=True. The fields of the data
+block are declared in configs/default.py (human36m_data).
 Step counts are for a GPU/TPU; ImageNet weights are not loaded (the trunk starts from scratch).
 """
 
@@ -23,17 +24,6 @@ from configs import default
 def get_config(arg=None):
   c = default.get_config(arg)
   c.title = 'mvssl on Human3.6M'
-  d = c.data
-  d.dataset = 'human36m'
-  d.manual_dir = ''                # required: the Human3.6M folder
-  d.layout = 'learnable_triangulation'   # learnable_triangulation | mmpose
-  d.labels_file = 'extra/human36m-multiview-labels-GTbboxes.npy'   # learnable_triangulation
-  d.image_dir = 'imageSequence'    # or imageSequence-undistorted (then the lens model is off)
-  d.with_damaged = False           # keep S9 Greeting-2, SittingDown-2, Waiting-1
-  d.every_by_split.labeled = 5     # every k-th 50 Hz frame per split (test: protocol's 64)
-  d.every_by_split.unlabeled = 5
-  d.every_by_split.test = 64
-  d.box_scale = 1.0                # the labels' GT boxes are already squared around the person
-  d.undistort = False              # True: pinhole crops (needed to mix with other datasets)
+  c.data = default.human36m_data()
   default.paper_sized(c)
   return c

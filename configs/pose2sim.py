@@ -6,7 +6,7 @@ after, and the agreement of the P-GT with the recording's own reader.
 
   python launch.py --config=configs/pose2sim.py --workdir=runs/pose2sim
 
-Base is stage pretrain_single of the embedded default; run in the default's workdir
+Base is run ``base`` of the embedded default; run in the default's workdir
 (--workdir=runs/default) to reuse its finished Base instead of training one.
 
 The recording is read from $MVSSL_SHARED_DATA/pose2sim_balancing (default ../shared/data).
@@ -15,18 +15,21 @@ The recording is read from $MVSSL_SHARED_DATA/pose2sim_balancing (default ../sha
 import os
 
 from configs import default
-from configs import recording
 
 
 def get_config(arg=None):
   c = default.get_config(arg)
   c.title = 'mvssl on the Pose2Sim balancing recording'
-  c.dataset = 'pose2sim'
+  c.experiment = 'pose2sim'
   shared = os.environ.get('MVSSL_SHARED_DATA', '../shared/data')
-  c.unlabeled_data = recording.recording_data(os.path.join(shared, 'pose2sim_balancing'))
+  c.unlabeled_data = default.recording_data(os.path.join(shared, 'pose2sim_balancing'))
   c.pseudo_label.source = 'detections'
   c.pseudo_label.min_score = 0.3   # detections below this confidence get DLT weight 0
-  c.finetune.steps = 300
-  c.finetune.batch_size = 4
-  c.finetune.lr = 5e-4
+  c.schedules.finetune.update(steps=300, batch_size=4, lr=5e-4)
+  c.runs = default.ConfigDict(dict(
+      base=c.runs.base,
+      pose2sim_ours=default.run('Fine-tuned (L1 + MVC)', 'integral', 'finetune',
+                                init_from='base', gt=False, pgt=True, mvc_frames='all', mvc=0.1,
+                                report='none', order=1)))
+  c.runs.base.label = 'Base'
   return c

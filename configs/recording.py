@@ -11,37 +11,14 @@ Without overrides it reads the real Pose2Sim demo recording in $MVSSL_SHARED_DAT
 ../shared/data)/pose2sim_balancing (calibration.json, frames/camXX_fNNN.jpg and the h36m17_2d
 detections). The labeled and test splits come from ``config.data``: the embedded rendered
 default, or Human3.6M / MPI-INF-3DHP with ``--config=configs/recording.py:human36m`` (then also
-``--config.data.manual_dir=...``). Formats: README and mvssl/data/recording.py.
+``--config.data.manual_dir=...``). Fields: configs/default.py (recording_data); formats: README
+and mvssl/data/recording.py.
 """
 
 import importlib
 import os
 
-import ml_collections
-
 from configs import default
-
-
-def recording_data(root: str = '', **overrides) -> ml_collections.ConfigDict:
-  """The data config of a recording (fields of mvssl.data.recording.Recording)."""
-  r = ml_collections.ConfigDict()
-  r.dataset = 'recording'
-  r.manual_dir = root            # the recording folder
-  r.calibration = 'calibration.json'   # .json | Pose2Sim .toml | 'intri.yml,extri.yml'
-  r.images = 'frames/{camera}_f{frame}.jpg'   # image pattern ({camera}, {frame}) or ''
-  r.video = ''                   # or a video pattern, e.g. 'videos/{camera}.mp4'
-  r.detections = 'npz:keypoints.npz:h36m17_2d'   # openpose:PATTERN | coco:PATTERN | npz:F:KEY | ''
-  r.cameras = ()                 # camera names in view order; () = all in the calibration
-  r.every = 1                    # every k-th frame
-  r.subject = ''                 # name in the P-GT keys; '' = the folder name
-  r.max_frames = 0               # 0 = all
-  r.box_min_score = 0.3          # detections that place the crop box
-  r.box_scale = 1.3              # crop side / extent of the detections
-  r.undistort = True             # pinhole crops, so they mix with any labeled dataset
-  r.data_dir = ''                # TFDS data_dir; '' = WORKDIR/data
-  r.num_workers = 8
-  r.update(overrides)
-  return r
 
 
 def get_config(arg=None):
@@ -55,6 +32,6 @@ def get_config(arg=None):
     raise ValueError(f'configs/recording.py:ARG must be human36m or mpi_inf_3dhp, got {arg!r}')
   c.title = 'mvssl with a user recording as unlabeled data'
   shared = os.environ.get('MVSSL_SHARED_DATA', '../shared/data')
-  c.unlabeled_data = recording_data(os.path.join(shared, 'pose2sim_balancing'))
+  c.unlabeled_data = default.recording_data(os.path.join(shared, 'pose2sim_balancing'))
   c.pseudo_label.source = 'detections'   # 'model' runs G (trained on config.data) instead
   return c

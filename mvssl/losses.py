@@ -1,16 +1,17 @@
-"""Losses of the method: L1 on heatmap-space joints and the multi-view consistency loss.
+"""Losses of the method: L1 on heatmap coordinates, the multi-view consistency loss (paper eq. 9)
+and their weighted sum (paper eq. 10).
 
-Paper eq. 9-10: L = 1.0 * L1 + 0.1 * L_MVC, where L1 is the mean absolute error between the
-predicted and target heatmap coordinates (x, y cells; z bins) and
+  (9)  L_MVC = (1/J) sum_j sum_{c < c'} | Pi_c(y_c)_j - Pi_c'(y_c')_j |
+  (10) L     = l1_weight * L1 + mvc_weight * L_MVC        (paper: 1.0 and 0.1)
 
-  L_MVC = (1/J) sum_j sum_{c < c'} | Pi_c(y_c)_j - Pi_c'(y_c')_j |
-
-compares every pair of views after mapping each view's prediction back to world coordinates
-with Pi (:func:`mvssl.geometry.normalize.heatmap_to_world`). Like the L1 term, |.| is the mean
-absolute difference over the three coordinates, and ``mvc_loss`` returns it in ``unit_mm`` units:
-the trainer passes the depth-bin size cube/D, so both terms are mean absolute errors per
-coordinate in voxels and the paper's 1.0 / 0.1 weights balance them. (Summing instead of averaging
-the coordinates made the MVC term 3x larger and, on the embedded default, worse than L1-only.)
+L1 is the mean absolute error between predicted and target heatmap coordinates (x, y cells;
+z bins). L_MVC maps every view's prediction back to world coordinates with the codec's Pi
+(:meth:`mvssl.geometry.heatmap.HeatmapCodec.decode`) and compares every pair of views. Like
+the L1 term, |.| is the mean absolute difference over the three coordinates, and ``mvc_loss``
+returns it in ``unit_mm`` units: the train step passes the depth-bin size cube/D, so both terms
+are mean absolute errors per coordinate in voxels and the paper's 1.0 / 0.1 weights balance them.
+(Summing instead of averaging the coordinates made the MVC term 3x larger and, on the embedded
+default, worse than L1-only.)
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ import jax
 import jax.numpy as jnp
 
 from mvssl.geometry import camera as camlib
-from mvssl.geometry import normalize
 
 
 def l1_loss(pred: jax.Array, target: jax.Array, weight: jax.Array | None = None) -> jax.Array:
@@ -50,26 +50,30 @@ def pairwise_l1(world: jax.Array, view_mask: jax.Array | None = None) -> jax.Arr
   return jnp.sum(jnp.mean(diff, axis=-1) * pair)
 
 
-def mvc_loss(cams: camlib.Camera, pred_hm: jax.Array, root_depth: jax.Array, *, stride: float,
-             depth_bins: int, cube_mm: float = 2000.0, unit_mm: float = 1.0,
-             view_mask: jax.Array | None = None, weight: jax.Array | None = None) -> jax.Array:
+def mvc_loss(codec, cams: camlib.Camera, pred: jax.Array, root_depth: jax.Array, *,
+             unit_mm: float = 1.0, view_mask: jax.Array | None = None,
+             weight: jax.Array | None = None) -> jax.Array:
   """Multi-view consistency loss (paper eq. 9) over a batch of multi-view samples.
 
   Args:
+    codec: the predictions' codec; its ``decode_batch`` is Pi (e.g. HeatmapCodec).
     cams: Camera with leading axes [B, V] (input-crop cameras).
-    pred_hm: [B, V, J, 3] predicted heatmap coordinates.
-    root_depth: [B, V] camera-frame root depth per view (mm), from the P-GT.
-    stride, depth_bins, cube_mm: the heatmap geometry (see normalize.world_to_heatmap).
+    pred: [B, V, J, 3] predicted coordinates in the codec's space.
+    root_depth: [B, V] camera-frame root depth per view (mm), from the P-GT or GT.
     unit_mm: the loss is divided by this (mm per loss unit).
     view_mask: optional [B, V] bool of views present.
     weight: optional [B] per-sample weight (0 excludes a sample, e.g. labeled-only batches).
   Returns:
     [] loss.
   """
-  chex.assert_rank(pred_hm, 4)
-  world = jax.vmap(lambda c, h, r: normalize.heatmap_to_world_views(
-      c, h, r, stride=stride, depth_bins=depth_bins, cube_mm=cube_mm))(cams, pred_hm, root_depth)
+  chex.assert_rank(pred, 4)
+  world = codec.decode_batch(cams, pred, root_depth)                  # [B, V, J, 3] mm
   per = jax.vmap(pairwise_l1)(world, view_mask) / unit_mm     # view_mask None maps to None
   if weight is None:
     return jnp.mean(per)
   return jnp.sum(per * weight) / jnp.maximum(jnp.sum(weight), 1.0)
+
+
+def total_loss(l1: jax.Array, mvc: jax.Array, *, l1_weight: float, mvc_weight: float):
+  """Paper eq. 10: L = l1_weight * L1 + mvc_weight * L_MVC (the paper: 1.0 and 0.1)."""
+  return l1_weight * l1 + mvc_weight * mvc

@@ -1,7 +1,11 @@
 """Data parallelism with pmap's programming model: per-device code, a named axis 'data', explicit
 collectives (``lax.pmean``), compiled either as ``jit(shard_map(...))`` over a 1-D mesh (default)
-or under ``jax.pmap`` (``config.parallel='pmap'``). Both wrappers take and return *global* values
-(state replicated, batch split along its leading axis), so callers never see a device axis.
+or under ``jax.pmap`` (``config.parallel='pmap'``).
+
+:class:`DataParallel` holds the compiled step and the layout of its state: callers put the state
+on the devices once (:meth:`DataParallel.put_state`), step it, and read it back as a global
+replicated pytree (:meth:`DataParallel.get_state`) only to checkpoint or return it; neither mode
+copies the state to the host between steps.
 """
 
 from __future__ import annotations
@@ -12,53 +16,18 @@ from jax.sharding import NamedSharding
 from jax.sharding import PartitionSpec as P
 
 AXIS = 'data'
+MODES = ('shard_map', 'pmap')
 
 
-def make_mesh(num_devices: int | None = None) -> jax.sharding.Mesh:
-  """1-D mesh over ``num_devices`` (default all) devices with axis name 'data'."""
+def make_mesh(num_devices: int = 0) -> jax.sharding.Mesh:
+  """1-D mesh over ``num_devices`` (0: all) devices with axis name 'data'."""
   n = num_devices or jax.device_count()
   return jax.make_mesh((n,), (AXIS,), devices=jax.devices()[:n])
 
 
-def data_parallel(step_fn, mesh, *, parallel: str = 'shard_map', donate_state: bool = True):
-  """Compiles a per-device ``step_fn(state, batch) -> (state, metrics)``.
-
-  Inside ``step_fn`` the axis 'data' is bound: use ``lax.pmean(x, 'data')`` for gradients and
-  metrics and ``lax.axis_index('data')`` for per-device randomness.
-
-  Args:
-    step_fn: per-device step; state replicated, batch the device's shard.
-    mesh: from :func:`make_mesh`.
-    parallel: 'shard_map' (jit of shard_map) or 'pmap'.
-    donate_state: donate the input state buffers.
-  Returns:
-    f(state, batch) -> (state, metrics) on global values; the batch's leading axis must be
-    divisible by the number of devices.
-  Raises:
-    ValueError: for an unknown ``parallel``.
-  """
-  if parallel == 'shard_map':
-    # check_vma=False gives pmap's semantics: per-device gradients of the replicated state, which
-    # step_fn averages itself with lax.pmean. (With varying-axis checking on, JAX would instead
-    # insert an implicit psum into the gradient of every replicated input.)
-    mapped = jax.shard_map(step_fn, mesh=mesh, in_specs=(P(), P(AXIS)), out_specs=(P(), P()),
-                           check_vma=False)
-    return jax.jit(mapped, donate_argnums=(0,) if donate_state else ())
-  if parallel == 'pmap':
-    devices = list(mesh.devices.flat)
-    n = len(devices)
-    pmapped = jax.pmap(step_fn, axis_name=AXIS, devices=devices,
-                       donate_argnums=(0,) if donate_state else ())
-
-    def run(state, batch):
-      # pmap places its inputs itself: hand it host arrays with a leading device axis.
-      state, batch = jax.device_get((state, batch))
-      rep = jax.tree.map(lambda x: np.broadcast_to(x, (n,) + np.shape(x)), state)
-      split = jax.tree.map(lambda x: x.reshape((n, x.shape[0] // n) + x.shape[1:]), batch)
-      new_state, metrics = pmapped(rep, split)
-      return jax.tree.map(lambda x: x[0], (new_state, metrics))
-    return run
-  raise ValueError(f'config.parallel must be "shard_map" or "pmap", got {parallel!r}')
+def is_main_process() -> bool:
+  """True on process 0, the only one that writes reports, plots, metrics files and P-GT."""
+  return jax.process_index() == 0
 
 
 def shard_batch(batch, mesh):
@@ -79,3 +48,73 @@ def replicate(tree, mesh):
   delete arrays the caller still holds (e.g. the Base parameters a fine-tune starts from).
   """
   return jax.device_put(tree, NamedSharding(mesh, P()), may_alias=False)
+
+
+class DataParallel:
+  """A per-device ``step_fn(state, batch) -> (state, metrics)`` compiled over the mesh.
+
+  Inside ``step_fn`` the axis 'data' is bound: use ``lax.pmean(x, 'data')`` for gradients and
+  metrics and ``lax.axis_index('data')`` for per-device randomness.
+
+  Args:
+    step_fn: per-device step; state replicated, batch the device's shard.
+    mesh: from :func:`make_mesh`.
+    parallel: 'shard_map' (jit of shard_map) or 'pmap'.
+    donate_state: donate the input state buffers.
+  Raises:
+    ValueError: for an unknown ``parallel``.
+  """
+
+  def __init__(self, step_fn, mesh, *, parallel: str = 'shard_map', donate_state: bool = True):
+    if parallel not in MODES:
+      raise ValueError(f'config.parallel must be one of {MODES}, got {parallel!r}')
+    self.mesh, self.mode = mesh, parallel
+    donate = (0,) if donate_state else ()
+    if parallel == 'shard_map':
+      # check_vma=False gives pmap's semantics: per-device gradients of the replicated state,
+      # which step_fn averages itself with lax.pmean. (With varying-axis checking on, JAX would
+      # insert an implicit psum into the gradient of every replicated input.)
+      mapped = jax.shard_map(step_fn, mesh=mesh, in_specs=(P(), P(AXIS)),
+                             out_specs=(P(), P()), check_vma=False)
+      self._step = jax.jit(mapped, donate_argnums=donate)
+    else:
+      self._step = jax.pmap(step_fn, axis_name=AXIS, devices=list(mesh.devices.flat),
+                            donate_argnums=donate)
+    self._stacked = NamedSharding(mesh, P(AXIS))
+    self._replicated = NamedSharding(mesh, P())
+
+  def put_state(self, state):
+    """A device copy of ``state`` in this mode's layout (pmap: a leading device axis)."""
+    state = replicate(state, self.mesh)
+    return state if self.mode == 'shard_map' else jax.tree.map(self._stack, state)
+
+  def get_state(self, state):
+    """The global replicated state (for checkpoints and the caller); no host copy."""
+    return state if self.mode == 'shard_map' else jax.tree.map(self._unstack, state)
+
+  def put_batch(self, batch):
+    """Host numpy batch (leading axis B, divisible by the device count) -> device batch."""
+    if self.mode == 'pmap':
+      n = self.mesh.size
+      for x in jax.tree.leaves(batch):
+        if np.shape(x)[0] % n:
+          raise ValueError(f'batch dimension {np.shape(x)[0]} is not divisible by {n} devices')
+      batch = jax.tree.map(lambda x: np.asarray(x).reshape((n, -1) + np.shape(x)[1:]), batch)
+    return shard_batch(batch, self.mesh)
+
+  def __call__(self, state, batch):
+    """One step -> (state in this mode's layout, metrics as global replicated scalars)."""
+    state, metrics = self._step(state, batch)
+    if self.mode == 'pmap':
+      metrics = jax.tree.map(self._unstack, metrics)
+    return state, metrics
+
+  def _stack(self, x):
+    n = len(x.addressable_shards)
+    return jax.make_array_from_single_device_arrays(
+        (n,) + x.shape, self._stacked,
+        [s.data.reshape((1,) + x.shape) for s in x.addressable_shards])
+
+  def _unstack(self, x):
+    return jax.make_array_from_single_device_arrays(
+        x.shape[1:], self._replicated, [s.data.reshape(x.shape[1:]) for s in x.addressable_shards])

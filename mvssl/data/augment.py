@@ -58,8 +58,9 @@ def augment_frame(ex: dict, rng: np.random.Generator, *, scale=(0.8, 1.2), rotat
   """Randomly warps every view of one frame and updates cameras and labels to match.
 
   Args:
-    ex: one example: images [V, S, S, 3] uint8, K, R [V, 3, 3], t [V, 3] mm, dist [V, 5],
-      pose_3d [J, 3] world mm; optional keypoints_2d [V, J, 3] (crop px), view_valid [V].
+    ex: one example: images [V, S, S, 3] uint8, cams (Camera with leaves K, R [V, 3, 3],
+      t [V, 3] mm, dist [V, 5]), pose_3d [J, 3] world mm, view_valid [V]; optional
+      keypoints_2d [V, J, 3] (crop px).
     rng: numpy Generator (deterministic per example).
     scale: (low, high) uniform zoom; rotation_deg: uniform in +-rotation_deg; flip_prob: chance
       of a horizontal flip of the whole frame; colour: per-view gain/bias jitter.
@@ -68,44 +69,30 @@ def augment_frame(ex: dict, rng: np.random.Generator, *, scale=(0.8, 1.2), rotat
   """
   out = dict(ex)
   imgs = np.asarray(ex['images'])
-  v, size = imgs.shape[0], imgs.shape[1]
+  cams = ex['cams']
+  size = imgs.shape[1]
   flip = bool(rng.random() < flip_prob)
-  Ks, Rs, ts, ds, ims = [], [], [], [], []
-  valid = np.asarray(ex.get('view_valid', np.ones(v, bool)))
-  for i in range(v):
-    if not valid[i]:         # a missing view: nothing to warp (its camera is all zeros)
-      A = np.eye(3)
-      ims.append(imgs[i])
-      for lst, k in ((Ks, 'K'), (Rs, 'R'), (ts, 't'), (ds, 'dist')):
-        lst.append(np.asarray(ex[k][i], np.float64))
-      if 'keypoints_2d' in ex:
-        out.setdefault('_kp', []).append(np.asarray(ex['keypoints_2d'][i], np.float64))
-      continue
+  new = {k: np.array(getattr(cams, k), np.float64) for k in ('K', 'R', 't', 'dist')}
+  ims = list(imgs)
+  kp = ex.get('keypoints_2d')
+  kp = None if kp is None else np.array(kp, np.float64)
+  for i in np.nonzero(np.asarray(ex['view_valid']))[0]:   # a missing view: nothing to warp
     A = similarity(size, float(rng.uniform(*scale)),
                    float(rng.uniform(-rotation_deg, rotation_deg)), flip)
-    K, R, t, d = warp_camera(np.asarray(ex['K'][i], np.float64), np.asarray(ex['R'][i], np.float64),
-                             np.asarray(ex['t'][i], np.float64),
-                             np.asarray(ex['dist'][i], np.float64), A)
+    new['K'][i], new['R'][i], new['t'][i], new['dist'][i] = warp_camera(
+        new['K'][i], new['R'][i], new['t'][i], new['dist'][i], A)
     img = cv2.warpAffine(imgs[i], A[:2], (size, size), flags=cv2.INTER_LINEAR,
                          borderMode=cv2.BORDER_CONSTANT)
     if colour:
       img = np.clip(img * rng.uniform(0.8, 1.2) + rng.uniform(-20, 20), 0, 255).astype(np.uint8)
-    ims.append(img)
-    Ks.append(K)
-    Rs.append(R)
-    ts.append(t)
-    ds.append(d)
-    if 'keypoints_2d' in ex:
-      kp = np.asarray(ex['keypoints_2d'][i], np.float64)
-      uv = kp[:, :2] @ A[:2, :2].T + A[:2, 2]
-      out.setdefault('_kp', []).append(np.concatenate([uv, kp[:, 2:]], -1))
-  dt = np.asarray(ex['K']).dtype
-  out.update(images=np.stack(ims), K=np.stack(Ks).astype(dt), R=np.stack(Rs).astype(dt),
-             t=np.stack(ts).astype(dt), dist=np.stack(ds).astype(dt))
+    ims[i] = img
+    if kp is not None:
+      kp[i, :, :2] = kp[i, :, :2] @ A[:2, :2].T + A[:2, 2]
+  dt = np.asarray(cams.K).dtype
+  out['images'] = np.stack(ims)
+  out['cams'] = cams.replace(**{k: a.astype(dt) for k, a in new.items()})
   perm = list(h36m.FLIP_PERM) if flip else list(range(len(h36m.FLIP_PERM)))
-  if 'pose_3d' in ex:
-    out['pose_3d'] = np.asarray(ex['pose_3d'])[perm]
-  if 'keypoints_2d' in ex:
-    out['keypoints_2d'] = np.stack(out.pop('_kp'))[:, perm].astype(
-        np.asarray(ex['keypoints_2d']).dtype)
+  out['pose_3d'] = np.asarray(ex['pose_3d'])[perm]
+  if kp is not None:
+    out['keypoints_2d'] = kp[:, perm].astype(np.asarray(ex['keypoints_2d']).dtype)
   return out

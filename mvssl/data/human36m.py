@@ -40,7 +40,8 @@ import re
 
 import numpy as np
 
-from mvssl.data import builder, h36m
+from mvssl.data import frames as frames_lib
+from mvssl.data import h36m
 from mvssl.geometry import camera as camlib
 
 MANUAL_DOWNLOAD_INSTRUCTIONS = """\
@@ -111,7 +112,7 @@ class LearnableTriangulation:
       if field not in table.dtype.names:
         raise KeyError(f'{self.labels_path}: table lacks field {field!r}')
     names = list(labels['subject_names'])
-    builder.check_subjects(self.subjects, names, self.labels_path,
+    frames_lib.check_subjects(self.subjects, names, self.labels_path,
                            f'field subject_names has {names}')
     cams = labels['cameras']
     if cams.shape != (len(names), len(self.camera_names)):
@@ -123,9 +124,9 @@ class LearnableTriangulation:
         rec = cams[si, ci]
         k1, k2, p1, p2, k3 = (float(x) for x in rec['dist'])
         dist = [0.0] * 5 if 'undistorted' in image_dir else [k1, k2, k3, p1, p2]
-        cam = camlib.Camera.create(rec['K'], rec['R'], np.reshape(rec['t'], 3), dist, 'h36m',
-                                   dtype=np.float64)
-        self.cameras[s, c] = cam
+        self.cameras[s, c] = camlib.Camera.create(
+            rec['K'], rec['R'], np.reshape(rec['t'], 3), dist, 'h36m', dtype=np.float64,
+            name=f'{self.labels_path}: camera {s}/{c}')
 
   def settings(self) -> dict:
     return dict(layout='learnable_triangulation', subjects=self.subjects, every=self.every,
@@ -143,7 +144,7 @@ class LearnableTriangulation:
           bad = [i for i, a in enumerate(lab['action_names']) if _canon_action(a) in actions]
           mask &= ~((table['subject_idx'] == list(lab['subject_names']).index(s))
                     & np.isin(table['action_idx'], bad))
-    return builder.every_kth(np.nonzero(mask)[0], self.every, split, self.max_frames)
+    return frames_lib.every_kth(np.nonzero(mask)[0], self.every, split, self.max_frames)
 
   def frames(self, split):
     lab, table = self.labels, self.labels['table']
@@ -159,12 +160,12 @@ class LearnableTriangulation:
         path = os.path.join(self.root, 'processed', subject, action, self.image_dir, c,
                             f'img_{frame + 1:06d}.jpg')
         missing = (top, left, bottom, right) == (0, 0, 0, 0)
-        views.append(builder.View(
+        views.append(frames_lib.View(
             camera=self.cameras[subject, c],
-            image=None if missing else (lambda p=path: builder.imread(p)),
+            image=None if missing else (lambda p=path: frames_lib.imread(p)),
             box=None if missing else np.array([left, top, right - left, bottom - top]),
             origin=path))
-      yield builder.Frame(subject=subject, sequence=action, frame=frame, views=views,
+      yield frames_lib.Frame(subject=subject, sequence=action, frame=frame, views=views,
                           pose_3d=h36m.from_lt_order(row['keypoints']), origin=origin)
 
 
@@ -189,12 +190,9 @@ def load_mmpose_cameras(path: str) -> dict:
       raise KeyError(f'{path}: camera {key} lacks field {e}') from None
     K = np.array([[f_[0], 0, c_[0]], [0, f_[1], c_[1]], [0, 0, 1.0]])
     R = R_c2w.T
-    cam = camlib.Camera.create(K, R, -R @ centre, [k[0], k[1], k[2], p[0], p[1]], 'h36m',
-                               dtype=np.float64)
-    for field in ('K', 'R', 't', 'dist'):
-      if not np.all(np.isfinite(getattr(cam, field))):
-        raise ValueError(f'{path}: camera {key} field {field} is not finite')
-    out[tuple(str(x) for x in key)] = cam
+    out[tuple(str(x) for x in key)] = camlib.Camera.create(
+        K, R, -R @ centre, [k[0], k[1], k[2], p[0], p[1]], 'h36m', dtype=np.float64,
+        name=f'{path}: camera {key}')
   return out
 
 
@@ -258,14 +256,14 @@ class MMPose:
         if (subject, cam) not in self.cameras:
           raise KeyError(f'{path}: row {i} ({name}) uses camera {(subject, cam)} that '
                          f'{self.cameras_path} does not have')
-        groups[subject, action, frame][cam] = builder.CameraLabel(
+        groups[subject, action, frame][cam] = frames_lib.CameraLabel(
             camera=self.cameras[subject, cam], name=f'{subject}/{cam}',
             path=os.path.join(self.image_root, str(name)),
-            box=builder.box_from_center_scale(center[i], scale[i]),
+            box=frames_lib.box_from_center_scale(center[i], scale[i]),
             joints_cam=S[i, :, :3] * 1000.0, origin=f'{path} row {i}')
     self.groups = dict(sorted(groups.items()))
     known = sorted({s for s, _, _ in self.groups})
-    builder.check_subjects(self.subjects, known, str(self.annotations),
+    frames_lib.check_subjects(self.subjects, known, str(self.annotations),
                            f'the annotations have {known}')
 
   def settings(self) -> dict:
@@ -277,12 +275,12 @@ class MMPose:
   def frames(self, split):
     keys = [k for k in self.groups if k[0] in self.subjects[split]
             and (self.with_damaged or not _damaged(k[0], k[1]))]
-    for subject, action, frame in builder.every_kth(keys, self.every, split, self.max_frames):
+    for subject, action, frame in frames_lib.every_kth(keys, self.every, split, self.max_frames):
       group = self.groups[subject, action, frame]
-      labels = [group.get(c) or builder.CameraLabel(   # a missing view
+      labels = [group.get(c) or frames_lib.CameraLabel(   # a missing view
           camera=self.cameras.get((subject, c), next(iter(self.cameras.values()))),
           name=f'{subject}/{c}') for c in self.camera_names]
-      yield builder.frame_from_camera_labels(subject, action, frame, labels, tol_mm=self.tol,
+      yield frames_lib.frame_from_camera_labels(subject, action, frame, labels, tol_mm=self.tol,
                                              calibration=self.cameras_path,
                                              origin=f'{subject}/{action}/{frame}')
 
@@ -290,7 +288,7 @@ class MMPose:
 def adapter(cfg):
   """The adapter that ``config.data`` (dataset='human36m') names."""
   kw = dict(subjects=cfg.subjects, every=cfg.every_by_split, with_damaged=cfg.with_damaged,
-            max_frames=cfg.get('max_frames', 0))
+            max_frames=cfg.max_frames)
   if cfg.layout == 'learnable_triangulation':
     return LearnableTriangulation(cfg.manual_dir, image_dir=cfg.image_dir,
                                   labels_file=cfg.labels_file, **kw)

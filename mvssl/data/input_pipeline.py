@@ -1,7 +1,7 @@
 """Training input pipeline: grain over random-access sources, deterministic and resumable.
 
-``make_dataset`` turns a dict of per-example arrays (numpy arrays, or
-:class:`mvssl.data.builder.EncodedImages` that decode JPEGs on access) into a grain
+``make_dataset`` turns a pytree of per-example arrays (a dict of numpy arrays, a Camera of
+[N, V, ...] leaves, :class:`mvssl.data.reader.EncodedImages` that decode JPEGs on access) into a grain
 ``MapDataset`` of per-process batches:
 
   source -> shuffle(seed) -> repeat (a new permutation every epoch)
@@ -26,16 +26,16 @@ import grain
 import jax
 import numpy as np
 
+from mvssl.data import arrays as arrays_lib
+
 
 class ArraySource:
-  """grain random-access source: row ``i`` of every array in a dict (lazy images decode here)."""
+  """grain random-access source: frame ``i`` of every leaf of a pytree of arrays (lazily decoded
+  images decode here)."""
 
-  def __init__(self, arrays: dict):
-    lengths = {k: len(v) for k, v in arrays.items()}
-    if len(set(lengths.values())) != 1:
-      raise ValueError(f'arrays must have the same length, got {lengths}')
+  def __init__(self, arrays):
     self.arrays = arrays
-    self.n = next(iter(lengths.values()))
+    self.n = arrays_lib.num_frames(arrays)
     if self.n == 0:
       raise ValueError('cannot draw batches from an empty dataset')
 
@@ -43,7 +43,7 @@ class ArraySource:
     return self.n
 
   def __getitem__(self, i):
-    return {k: v[int(i)] for k, v in self.arrays.items()}
+    return jax.tree.map(lambda a: a[int(i)], self.arrays)
 
 
 def make_dataset(arrays: dict, *, batch_size: int, seed: int, augment_fn=None,
@@ -51,7 +51,7 @@ def make_dataset(arrays: dict, *, batch_size: int, seed: int, augment_fn=None,
   """Infinite grain MapDataset of this process's batches (see module docstring).
 
   Args:
-    arrays: dict of arrays with a leading example axis N.
+    arrays: pytree (dict) of arrays with a leading example axis N.
     batch_size: global batch size (all processes); must divide by the process count.
     seed: shuffling and augmentation seed.
     augment_fn: optional fn(example dict, np.random.Generator) -> example dict.

@@ -28,11 +28,11 @@ import os
 import pickle
 import re
 
-import cv2
 import numpy as np
 import scipy.io
 
-from mvssl.data import builder
+from mvssl.data import frames as frames_lib
+from mvssl.data import video
 from mvssl.geometry import camera as camlib
 
 MANUAL_DOWNLOAD_INSTRUCTIONS = """\
@@ -132,33 +132,6 @@ def load_annot(path: str) -> dict:
   return out
 
 
-class VideoReader:
-  """Sequential OpenCV decoding of one .avi, returning the frames asked for in increasing order."""
-
-  def __init__(self, path: str):
-    if not os.path.exists(path):
-      raise FileNotFoundError(f'{path}: video not found.\n{MANUAL_DOWNLOAD_INSTRUCTIONS}')
-    self.path, self.cap, self.pos = path, cv2.VideoCapture(path), 0
-    if not self.cap.isOpened():
-      raise ValueError(f'{path}: OpenCV cannot open this video')
-
-  def read(self, index: int) -> np.ndarray:
-    if index < self.pos:
-      raise ValueError(f'{self.path}: frames must be read in increasing order')
-    while self.pos < index:
-      if not self.cap.grab():
-        raise ValueError(f'{self.path}: video ends before frame {index}')
-      self.pos += 1
-    ok, img = self.cap.read()
-    if not ok:
-      raise ValueError(f'{self.path}: video ends before frame {index}')
-    self.pos += 1
-    return img
-
-  def close(self):
-    self.cap.release()
-
-
 class MpiInf3dhp:
   """Adapter for the MPI-INF-3DHP training layout (module docstring)."""
 
@@ -200,7 +173,8 @@ class MpiInf3dhp:
       if c not in calib:
         raise KeyError(f'{calib_path}: no camera {c} (has {sorted(calib)})')
       d = calib[c]
-      out[c] = camlib.Camera.create(d['K'], d['R'], d['t'], None, 'opencv', dtype=np.float64)
+      out[c] = camlib.Camera.create(d['K'], d['R'], d['t'], None, 'opencv', dtype=np.float64,
+                                    name=f'{calib_path}: camera {c}')
     return out
 
   def _sequence(self, subject, seq, every, budget):
@@ -220,7 +194,8 @@ class MpiInf3dhp:
     readers = {}
     try:
       if self.frames_from == 'video':
-        readers = {c: VideoReader(os.path.join(seq_dir, 'imageSequence', f'video_{c}.avi'))
+        readers = {c: video.VideoReader(os.path.join(seq_dir, 'imageSequence', f'video_{c}.avi'),
+                                        MANUAL_DOWNLOAD_INSTRUCTIONS)
                    for c in self.cams}
       for n in keep:
         frame = int(annot['frames'][n])
@@ -252,9 +227,9 @@ class MpiInf3dhp:
             image, where = (lambda im=img: im), f'{readers[c].path} frame {n}'
           else:
             where = os.path.join(seq_dir, 'imageFrames', f'video_{c}', f'frame_{n + 1:06d}.jpg')
-            image = lambda p=where: builder.imread(p)
-          views.append(builder.View(camera=cam, image=image, origin=where))
-        yield builder.Frame(subject=subject, sequence=seq, frame=frame, views=views,
+            image = lambda p=where: frames_lib.imread(p)
+          views.append(frames_lib.View(camera=cam, image=image, origin=where))
+        yield frames_lib.Frame(subject=subject, sequence=seq, frame=frame, views=views,
                             pose_3d=world, origin=origin)
     finally:
       for r in readers.values():
@@ -299,11 +274,8 @@ def load_mmpose_cameras(path: str) -> dict:
     K = np.array([[f_[0], 0, c_[0]], [0, f_[1], c_[1]], [0, 0, 1.0]])
     R = np.asarray(d.get('R', np.eye(3)), np.float64)
     t = np.ravel(d.get('T', np.zeros(3))).astype(np.float64) * 1000.0
-    cam = camlib.Camera.create(K, R, t, None, 'opencv', dtype=np.float64)
-    for field in ('K', 'R', 't'):
-      if not np.all(np.isfinite(getattr(cam, field))):
-        raise ValueError(f'{path}: camera {key} field {field} is not finite')
-    out[str(key)] = cam
+    out[str(key)] = camlib.Camera.create(K, R, t, None, 'opencv', dtype=np.float64,
+                                         name=f'{path}: camera {key}')
   return out
 
 
@@ -371,14 +343,14 @@ class MMPose3dhp:
         raise ValueError(f'{self.annotation}: row {i} ({n}) field S has non-finite values')
       box = None
       if center is not None and scale is not None:
-        box = builder.box_from_center_scale(center[i], scale[i])
-      groups.setdefault((subject, seq, frame), {})[cam] = builder.CameraLabel(
+        box = frames_lib.box_from_center_scale(center[i], scale[i])
+      groups.setdefault((subject, seq, frame), {})[cam] = frames_lib.CameraLabel(
           camera=self.cameras[key], name=key, path=os.path.join(self.image_root, str(n)),
           box=box, joints_cam=S[i, :, :3][list(MPI17_TO_H36M17)] * 1000.0,
           origin=f'{self.annotation} row {i}')
     self.groups = dict(sorted(groups.items()))
     known = sorted({k[0] for k in self.groups})
-    builder.check_subjects(self.subjects, known, self.annotation,
+    frames_lib.check_subjects(self.subjects, known, self.annotation,
                            f'the annotation has {known} on cameras {self.cams}')
 
   def settings(self) -> dict:
@@ -387,24 +359,24 @@ class MMPose3dhp:
 
   def frames(self, split):
     keys = [k for k in self.groups if k[0] in self.subjects[split]]
-    for subject, seq, frame in builder.every_kth(keys, self.every, split, self.max_frames):
+    for subject, seq, frame in frames_lib.every_kth(keys, self.every, split, self.max_frames):
       group = self.groups[subject, seq, frame]
-      labels = [group.get(c) or builder.CameraLabel(   # a missing view
+      labels = [group.get(c) or frames_lib.CameraLabel(   # a missing view
           camera=self.cameras.get(f'{subject}_{seq}_Cam{c}', next(iter(self.cameras.values()))),
           name=f'{subject}_{seq}_Cam{c}') for c in self.cams]
-      yield builder.frame_from_camera_labels(
+      yield frames_lib.frame_from_camera_labels(
           subject, seq, frame, labels, tol_mm=self.tol, calibration=self.cameras_path,
           origin=f'{self.annotation} {subject}/{seq}/{frame}')
 
 
 def adapter(cfg):
   """The adapter that ``config.data`` (dataset='mpi_inf_3dhp') names (field layout)."""
-  layout = cfg.get('layout', 'official')
+  layout = cfg.layout
   kw = dict(subjects=cfg.subjects, every=cfg.every_by_split, cameras=tuple(cfg.cameras),
-            max_frames=cfg.get('max_frames', 0))
+            max_frames=cfg.max_frames)
   if layout == 'official':
     return MpiInf3dhp(cfg.manual_dir, frames_from=cfg.frames_from,
-                      sequences=tuple(cfg.get('sequences', ('Seq1', 'Seq2'))), **kw)
+                      sequences=tuple(cfg.sequences), **kw)
   if layout == 'mmpose':
     return MMPose3dhp(cfg.manual_dir, **kw)
   raise ValueError(f'config.data.layout must be "official" or "mmpose", got {layout!r}')

@@ -30,17 +30,19 @@ import numpy as np
 import tensorflow_datasets as tfds
 
 from mvssl.data import builder as builder_lib
+from mvssl.data import h36m
 from mvssl.data import poses as poses_lib
+from mvssl.data import reader
 from mvssl.data import render
-from mvssl.geometry import camera as camlib
 
 SPLITS = ('labeled', 'unlabeled', 'test')
-GEN_KEYS = ('source', 'image_size', 'num_views', 'box_scale', 'seed', 'subjects', 'frames',
+GEN_KEYS = ('source', 'num_views', 'box_scale', 'seed', 'subjects', 'frames',
             'motion_path', 'cameras_path', 'every')
 
 
-def _gen_settings(cfg) -> dict:
+def _gen_settings(cfg, image_size: int) -> dict:
   d = {k: cfg[k] for k in GEN_KEYS if k in cfg}
+  d['image_size'] = int(image_size)
   d = json.loads(json.dumps(d, default=lambda o: o.to_dict() if hasattr(o, 'to_dict') else str(o)))
   if d.get('source') == 'h36m_motion':   # paths: content identity, not location
     for k in ('motion_path', 'cameras_path'):
@@ -59,16 +61,30 @@ class MultiviewPose(tfds.core.GeneratorBasedBuilder):
                    '1.1.0': 'Images stored in RGB order (1.0.0 stored BGR).'}
   dist_model = 'h36m'
 
-  def __init__(self, *, data_config, **kwargs):
+  def __init__(self, *, data_config, image_size: int, **kwargs):
     self._cfg = data_config
-    settings = _gen_settings(data_config)
+    self.image_size = int(image_size)
+    settings = _gen_settings(data_config, self.image_size)
     digest = hashlib.sha1(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:10]
     config = tfds.core.BuilderConfig(name=f'{settings["source"]}_{digest}',
                                      description=json.dumps(settings))
     super().__init__(config=config, **kwargs)
 
+  @property
+  def camera_names(self) -> list[str]:
+    """Human3.6M's camera ids for the real motion, else cam0, cam1, ..."""
+    v = self._cfg.num_views
+    if self._cfg.source == 'h36m_motion':
+      return list(h36m.CAMERA_IDS[:v])
+    return [f'cam{i}' for i in range(v)]
+
+  def load_split(self, split: str, num_threads: int = 4) -> dict:
+    """The split as :func:`load_split` reads it (``num_threads`` unused: decoded in memory)."""
+    del num_threads
+    return load_split(self, split)
+
   def _info(self):
-    v, s = self._cfg.num_views, self._cfg.image_size
+    v, s = self._cfg.num_views, self.image_size
     f32 = np.float32
     return tfds.core.DatasetInfo(
         builder=self,
@@ -121,7 +137,7 @@ class MultiviewPose(tfds.core.GeneratorBasedBuilder):
     for s, (poses, cams, ids) in self._sources(split).items():
       for i, (pose, (seq, frame)) in enumerate(zip(poses, ids)):
         rng = np.random.default_rng([cfg.seed, SPLITS.index(split), i, len(s), ord(s[-1])])
-        views = [render.render_view(pose, c, cfg.image_size, rng, cfg.box_scale) for c in cams]
+        views = [render.render_view(pose, c, self.image_size, rng, cfg.box_scale) for c in cams]
         # render_view draws BGR; cv2.imencode takes BGR, so the PNG (and TFDS's decode) is RGB.
         pngs = [cv2.imencode('.png', img)[1].tobytes() for img, _, _ in views]
         crops = [c for _, c, _ in views]
@@ -136,10 +152,16 @@ class MultiviewPose(tfds.core.GeneratorBasedBuilder):
             'subject': s, 'sequence': seq, 'frame': int(frame)}
 
 
-def build(data_config, data_dir: str) -> MultiviewPose:
-  """Builds (or reuses a finished build of) the dataset under ``data_dir``; returns the builder."""
-  return builder_lib.prepare(lambda: MultiviewPose(data_config=data_config, data_dir=data_dir,
-                                                   file_format='array_record'))
+def build(data_config, data_dir: str, *, image_size: int) -> MultiviewPose:
+  """Builds (or reuses a finished build of) the dataset under ``data_dir``; returns the builder.
+
+  Args:
+    data_config: the rendered dataset's config (configs/default.py: ``rendered_data``).
+    data_dir: TFDS data_dir.
+    image_size: S, side of the rendered crops (px).
+  """
+  return builder_lib.prepare(lambda: MultiviewPose(data_config=data_config, image_size=image_size,
+                                                   data_dir=data_dir, file_format='array_record'))
 
 
 def load_split(builder: MultiviewPose, split: str) -> dict:
@@ -160,13 +182,9 @@ def load_split(builder: MultiviewPose, split: str) -> dict:
   rows = [rows[i] for i in order]
   out = {k: np.stack([np.asarray(r[k]) for r in rows]) for k in
          ('images', 'K', 'R', 't', 'dist', 'box', 'pose_3d', 'frame')}
-  for k in ('K', 'R', 't', 'dist', 'box', 'pose_3d'):
-    if not np.all(np.isfinite(out[k])):
-      raise ValueError(f'{builder.data_dir} split {split!r}: field {k!r} has non-finite values')
   for k in ('subject', 'sequence'):
     out[k] = np.array([r[k].decode() if isinstance(r[k], bytes) else str(r[k]) for r in rows])
   out['view_valid'] = np.ones(out['K'].shape[:2], bool)
   out['has_pose_3d'] = np.ones(len(rows), bool)
-  out['cams'] = camlib.Camera(K=out.pop('K'), R=out.pop('R'), t=out.pop('t'),
-                              dist=out.pop('dist'), dist_model='h36m')
-  return out
+  return reader.split_dict(out, where=f'{builder.data_dir} split {split!r}',
+                           dist_model=builder.dist_model)

@@ -9,7 +9,8 @@ Files read:
   frames/camXX_fNNN.jpg  every 10th frame of each camera (1080 x 1920 portrait), read through
                     the bring-your-own path (mvssl.data.recording, configs/pose2sim.py)
 
-This reader is independent of :mod:`mvssl.data.recording`, so the two check each other.
+Its calibration reader is independent of :mod:`mvssl.data.calibration`, so the two check each
+other; the detections file is read by :func:`mvssl.data.detections.read_npz`.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import os
 
 import numpy as np
 
+from mvssl.data import detections
 from mvssl.geometry import camera as camlib
 
 
@@ -41,13 +43,11 @@ def load_cameras(path: str):
       k1, k2, p1, p2 = c['dist_k1k2p1p2']
       cam = camlib.Camera.create(np.asarray(c['K'], float), np.asarray(c['R_w2c'], float),
                                  np.asarray(c['t_w2c_m'], float) * 1000.0,
-                                 [k1, k2, 0.0, p1, p2], 'opencv', dtype=np.float64)
+                                 [k1, k2, 0.0, p1, p2], 'opencv', dtype=np.float64,
+                                 name=f'{path}: camera {name!r}')
       size = np.asarray(c['size_wh'], float)
     except KeyError as e:
       raise KeyError(f'{path}: camera {name!r} lacks field {e}') from None
-    for field in ('K', 'R', 't', 'dist'):
-      if not np.all(np.isfinite(getattr(cam, field))):
-        raise ValueError(f'{path}: camera {name!r} field {field} is not finite')
     names.append(name)
     cams.append(cam)
     sizes.append(size)
@@ -56,14 +56,4 @@ def load_cameras(path: str):
 
 def load_detections(path: str, key: str = 'h36m17_2d') -> np.ndarray:
   """keypoints.npz -> [V, T, 17, 3] (x px, y px, score); NaNs become score 0."""
-  if not os.path.exists(path):
-    raise FileNotFoundError(f'{path}: file not found')
-  with np.load(path) as d:
-    if key not in d:
-      raise KeyError(f'{path}: missing array {key!r} (has {sorted(d.files)})')
-    det = np.asarray(d[key], np.float64)
-  if det.ndim != 4 or det.shape[2:] != (17, 3):
-    raise ValueError(f'{path}[{key}]: expected [V, T, 17, 3], got {det.shape}')
-  bad = ~np.all(np.isfinite(det), axis=-1)
-  det[bad] = 0.0
-  return det
+  return detections.read_npz(path, key)

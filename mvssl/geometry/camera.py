@@ -55,23 +55,43 @@ class Camera:
   dist_model: str = flax.struct.field(pytree_node=False, default='h36m')
 
   @classmethod
-  def create(cls, K, R, t, dist=None, dist_model='h36m', dtype=jnp.float32):
-    """Builds a camera from array-likes; ``dist`` defaults to no distortion.
+  def create(cls, K, R, t, dist=None, dist_model='h36m', dtype=jnp.float32, *, name='camera'):
+    """Builds a camera from array-likes, validated: the one constructor for cameras read from
+    files. ``dist`` defaults to no distortion.
 
+    Host (numpy) inputs are checked for finite values and for ``R`` being a rotation
+    (R R^T = I within 1e-3, det +1); traced inputs only for shapes.
+
+    Args:
+      K, R, t, dist: [..., 3, 3] px, [..., 3, 3], [..., 3] mm, [..., 5] (k1, k2, k3, p1, p2).
+      dist_model: 'h36m' or 'opencv'.
+      dtype: of the leaves.
+      name: where the camera comes from (file and camera), the start of every error message.
     Raises:
-      ValueError: on a wrong shape or an unknown ``dist_model``.
+      ValueError: ``'{name}: field F ...'`` on a wrong shape, a non-finite value, a matrix R
+        that is not a rotation, or an unknown ``dist_model``.
     """
     if dist_model not in ('h36m', 'opencv'):
-      raise ValueError(f'Camera.dist_model must be "h36m" or "opencv", got {dist_model!r}')
+      raise ValueError(f'{name}: dist_model must be "h36m" or "opencv", got {dist_model!r}')
     # Host inputs stay numpy (float64 survives until used under jax.enable_x64); traced or
     # device inputs stay jax arrays.
     host = not any(isinstance(a, jax.Array) for a in (K, R, t, dist))
     xp = np if host else jnp
     K, R, t = (xp.asarray(a, dtype) for a in (K, R, t))
     dist = xp.zeros(K.shape[:-2] + (5,), dtype) if dist is None else xp.asarray(dist, dtype)
-    for name, a, shape in (('K', K, (3, 3)), ('R', R, (3, 3)), ('t', t, (3,)), ('dist', dist, (5,))):
+    for field, a, shape in (('K', K, (3, 3)), ('R', R, (3, 3)), ('t', t, (3,)),
+                            ('dist', dist, (5,))):
       if a.shape[a.ndim - len(shape):] != shape:
-        raise ValueError(f'Camera.{name} must end in shape {shape}, got {a.shape}')
+        raise ValueError(f'{name}: field {field} must end in shape {shape}, got {a.shape}')
+      if host and not np.all(np.isfinite(a)):
+        raise ValueError(f'{name}: field {field} is not finite')
+    if host:
+      r64 = np.asarray(R, np.float64)
+      gap = np.abs(r64 @ np.swapaxes(r64, -1, -2) - np.eye(3)).max()
+      det = np.linalg.det(r64)
+      if gap > 1e-3 or np.any(det < 0):
+        raise ValueError(f'{name}: field R is not a rotation (|R R^T - I| = {gap:.2g}, '
+                         f'det {np.min(det):.4f})')
     return cls(K=K, R=R, t=t, dist=dist, dist_model=dist_model)
 
   @property

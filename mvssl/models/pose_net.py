@@ -5,7 +5,11 @@
   reshaped to J volumes [D, H/4, W/4], and the 3D soft-argmax.
 * :class:`AlgebraicTriangulationNet` (Iskakov et al. 2019): the same trunk and deconvolution head
   with a 1x1 conv to J 2D heatmaps, the 2D soft-argmax, and a per-joint confidence head on the
-  pooled trunk features; the DLT over views happens in :mod:`mvssl.train.step`.
+  pooled trunk features; the DLT over views happens in the algebraic family's loss
+  (:mod:`mvssl.train.families`).
+
+:func:`heatmap_codec` gives the codec of the integral model's output (paper eq. 4-8 and Pi) from
+the model config: its stride is the trunk's /32 undone by the stride-2 deconvolutions.
 
 The deconvolution is written as zero insertion + a 4x4 convolution (``Deconv``), which computes
 exactly ConvTranspose(k=4, s=2, p=1) but whose weight gradient is ~16x faster on CPU than
@@ -17,10 +21,12 @@ from __future__ import annotations
 import jax.numpy as jnp
 from flax import nnx
 
+from mvssl.geometry import heatmap
 from mvssl.models import resnet as resnet_lib
 from mvssl.ops import soft_argmax
 
 _head_init = nnx.initializers.normal(0.001)
+NUM_DECONV = 3   # the paper's three 4x4 stride-2 deconvolutions
 
 
 class Deconv(nnx.Module):
@@ -72,7 +78,7 @@ class IntegralPoseNet(nnx.Module):
   """
 
   def __init__(self, *, num_joints=17, depth_bins=64, resnet_depth=50, num_filters=64,
-               deconv_channels=256, num_deconv=3, axis_name=None, rngs: nnx.Rngs):
+               deconv_channels=256, num_deconv=NUM_DECONV, axis_name=None, rngs: nnx.Rngs):
     self.backbone = resnet_lib.resnet(resnet_depth, num_filters=num_filters, axis_name=axis_name,
                                       rngs=rngs)
     self.num_joints, self.depth_bins = num_joints, depth_bins
@@ -95,7 +101,7 @@ class AlgebraicTriangulationNet(nnx.Module):
   """
 
   def __init__(self, *, num_joints=17, resnet_depth=50, num_filters=64, deconv_channels=256,
-               num_deconv=3, axis_name=None, rngs: nnx.Rngs):
+               num_deconv=NUM_DECONV, axis_name=None, rngs: nnx.Rngs):
     self.backbone = resnet_lib.resnet(resnet_depth, num_filters=num_filters, axis_name=axis_name,
                                       rngs=rngs)
     c = self.backbone.out_channels
@@ -111,14 +117,33 @@ class AlgebraicTriangulationNet(nnx.Module):
     return soft_argmax.soft_argmax_2d(hm), nnx.softplus(conf) + 1e-3
 
 
-def build(kind: str, model_config, *, axis_name=None, seed=0):
-  """Model from a config block (see configs/default.py: ``single`` / ``multi``)."""
+MODELS = dict(integral=IntegralPoseNet, algebraic=AlgebraicTriangulationNet)
+
+
+def build(family: str, model_config, *, axis_name=None, seed=0) -> nnx.Module:
+  """The network of a model family ('integral' | 'algebraic') from ``config.model``.
+
+  Raises:
+    ValueError: for an unknown family.
+  """
+  if family not in MODELS:
+    raise ValueError(f'unknown model family {family!r} (expected one of {sorted(MODELS)})')
   rngs = nnx.Rngs(seed)
   common = dict(num_joints=model_config.num_joints, resnet_depth=model_config.resnet_depth,
                 num_filters=model_config.num_filters,
                 deconv_channels=model_config.deconv_channels, axis_name=axis_name, rngs=rngs)
-  if kind == 'single':
-    return IntegralPoseNet(depth_bins=model_config.depth_bins, **common)
-  if kind == 'multi':
-    return AlgebraicTriangulationNet(**common)
-  raise ValueError(f'unknown model kind {kind!r} (expected "single" or "multi")')
+  if family == 'integral':
+    common['depth_bins'] = model_config.depth_bins
+  return MODELS[family](**common)
+
+
+def output_stride(num_deconv: int = NUM_DECONV) -> float:
+  """Input pixels per heatmap cell: the trunk's stride undone by the stride-2 deconvolutions."""
+  return resnet_lib.STRIDE / 2 ** num_deconv
+
+
+def heatmap_codec(model_config) -> heatmap.HeatmapCodec:
+  """The codec of both networks' heatmaps (paper eq. 4-8 / Pi) from ``config.model``."""
+  return heatmap.HeatmapCodec(stride=float(output_stride()),
+                              depth_bins=int(model_config.depth_bins),
+                              cube_mm=float(model_config.cube_mm))

@@ -101,6 +101,7 @@ class ResNet(nnx.Module):
     return x
 
 
+STRIDE = 32   # input pixels per output cell of the trunk
 STAGES = {18: ((2, 2, 2, 2), BasicBlock), 34: ((3, 4, 6, 3), BasicBlock),
           50: ((3, 4, 6, 3), Bottleneck), 101: ((3, 4, 23, 3), Bottleneck),
           152: ((3, 8, 36, 3), Bottleneck)}

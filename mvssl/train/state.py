@@ -41,9 +41,26 @@ class TrainState:
     return self.replace(**d)
 
 
-def make_optimizer(cfg) -> optax.GradientTransformation:
-  """Adam with linear warm-up and cosine decay, global-norm clipping (cfg: lr, steps, warmup)."""
-  sched = optax.warmup_cosine_decay_schedule(0.0, cfg.lr, max(1, cfg.warmup),
-                                             max(cfg.steps, cfg.warmup + 1), cfg.lr * 0.02)
-  return optax.chain(optax.clip_by_global_norm(cfg.get('clip', 10.0)),
-                     optax.adamw(sched, weight_decay=cfg.get('weight_decay', 1e-4)))
+OPTIMIZERS = ('adam', 'adamw')
+
+
+def make_optimizer(opt_cfg, schedule) -> optax.GradientTransformation:
+  """The optimizer of a run: global-norm clipping, then Adam (the paper's) or AdamW, with linear
+  warm-up and cosine decay of the learning rate.
+
+  Args:
+    opt_cfg: ``config.optimizer``: name ('adam' | 'adamw'), clip (global norm; 0 = none),
+      weight_decay (adamw only), final_lr_fraction (of lr at the last step).
+    schedule: a block of ``config.schedules``: lr, steps, warmup.
+  Raises:
+    ValueError: for an unknown optimizer name.
+  """
+  if opt_cfg.name not in OPTIMIZERS:
+    raise ValueError(f'config.optimizer.name must be one of {OPTIMIZERS}, got {opt_cfg.name!r}')
+  sched = optax.warmup_cosine_decay_schedule(
+      0.0, schedule.lr, max(1, schedule.warmup), max(schedule.steps, schedule.warmup + 1),
+      schedule.lr * opt_cfg.final_lr_fraction)
+  opt = (optax.adamw(sched, weight_decay=opt_cfg.weight_decay) if opt_cfg.name == 'adamw'
+         else optax.adam(sched))
+  clip = optax.clip_by_global_norm(opt_cfg.clip) if opt_cfg.clip > 0 else optax.identity()
+  return optax.chain(clip, opt)

@@ -16,7 +16,8 @@ from mvssl.data import h36m
 from mvssl.data import human36m
 from mvssl.geometry import camera as camlib
 from tests.conftest import shared_path
-from tests.data import fakes
+from tests.fixtures import fakes
+from tests.fixtures.checks import check_split
 
 SIZE = 64
 SPLITS = dict(labeled=['S1'], unlabeled=['S7'], test=['S9'])
@@ -35,33 +36,6 @@ def _mmpose(root, **kw):
 def _build(adapter, data_dir, undistort=False, box_scale=1.0):
   return builder.build(adapter, data_dir, image_size=SIZE, box_scale=box_scale,
                        undistort=undistort, num_workers=2)
-
-
-def check_split(test, d, cams, truth, missing, undistort):
-  """Labels equal the truth; crop cameras follow the box; crops show the markers there."""
-  images = d['images'][np.arange(len(d['frame']))]
-  for i, (s, a, f) in enumerate(zip(d['subject'], d['sequence'], d['frame'])):
-    pose = truth[s, a, int(f)]
-    np.testing.assert_allclose(d['pose_3d'][i], pose, rtol=0, atol=1e-3)
-    for v in range(4):
-      test.assertEqual(bool(d['view_valid'][i, v]), missing.get((s, a)) != v)
-      if not d['view_valid'][i, v]:
-        continue
-      crop = camlib.Camera(K=np.float64(d['cams'].K[i, v]), R=np.float64(d['cams'].R[i, v]),
-                           t=np.float64(d['cams'].t[i, v]), dist=np.float64(d['cams'].dist[i, v]),
-                           dist_model=d['cams'].dist_model)
-      uv = np.asarray(camlib.project(crop, pose))
-      box = d['box'][i, v]
-      if undistort:
-        test.assertEqual(float(np.abs(crop.dist).max()), 0.0)
-      else:   # same lens model: the crop is the full image's pixels shifted and scaled
-        full = np.asarray(camlib.project(cams[s][v], pose))
-        np.testing.assert_allclose(uv, (full - box[:2]) * SIZE / box[2], atol=2e-3)
-      for j, colour in ((0, 0), (10, 1)):   # red pelvis, green head top (RGB channels)
-        x, y = np.round(uv[j]).astype(int)
-        px = images[i, v, y, x]
-        test.assertGreater(int(px[colour]), 150, f'{s}/{a}/{f} view {v} joint {j}: {px}')
-        test.assertLess(int(px[[c for c in range(3) if c != colour]].max()), 110)
 
 
 class JointOrderTest(chex.TestCase):
@@ -110,20 +84,20 @@ class LearnableTriangulationTest(chex.TestCase):
     self.assertEqual(self.lt.dist_model, 'h36m')
     self.assertEqual(self.lt.camera_names, list(h36m.CAMERA_IDS))
     for split in ('labeled', 'unlabeled', 'test'):
-      d = builder.load_split(self.lt, split)
+      d = self.lt.load_split(split)
       expected = sorted(k for k in truth if k[0] in SPLITS[split])
       if split == 'test':   # S9 Greeting-2 is damaged; every 2nd frame
         expected = [k for k in expected if k[1] != 'Greeting-2'][::2]
       self.assertEqual(list(zip(d['subject'], d['sequence'], d['frame'].tolist())), expected)
       self.assertTrue(np.all(d['has_pose_3d']))
       check_split(self, d, cams, truth, missing, undistort=False)
-    self.assertFalse(np.all(builder.load_split(self.lt, 'unlabeled')['view_valid']))
+    self.assertFalse(np.all(self.lt.load_split('unlabeled')['view_valid']))
 
   def test_damaged_sequences_on_request_and_undistorted_crops(self):
     cams, truth, missing = self.truth
     b = _build(_lt(os.path.join(self.tmp, 'lt'), with_damaged=True, every={}),
                os.path.join(self.tmp, 'data'), undistort=True, box_scale=1.2)
-    d = builder.load_split(b, 'test')
+    d = b.load_split('test')
     self.assertIn('Greeting-2', set(d['sequence']))
     self.assertLen(d['frame'], 8)
     check_split(self, d, cams, truth, missing, undistort=True)
@@ -132,7 +106,7 @@ class LearnableTriangulationTest(chex.TestCase):
     mm = _build(_mmpose(os.path.join(self.tmp, 'mm')), os.path.join(self.tmp, 'data_mm'))
     self.assertNotEqual(mm.builder_config.name, self.lt.builder_config.name)
     for split in ('labeled', 'unlabeled', 'test'):
-      a, b = builder.load_split(self.lt, split), builder.load_split(mm, split)
+      a, b = self.lt.load_split(split), mm.load_split(split)
       for k in ('subject', 'sequence', 'frame', 'view_valid'):
         np.testing.assert_array_equal(a[k], b[k], err_msg=k)
       np.testing.assert_allclose(a['pose_3d'], b['pose_3d'], atol=2e-3)
@@ -192,7 +166,7 @@ class LearnableTriangulationTest(chex.TestCase):
     os.rename(img + '.away', img)
     b = _build(_lt(root), data_dir)
     self.assertTrue(b.is_prepared())
-    self.assertLen(builder.load_split(b, 'unlabeled')['frame'], 8)
+    self.assertLen(b.load_split('unlabeled')['frame'], 8)
 
 
 class RealFramesTest(chex.TestCase):
@@ -212,7 +186,7 @@ class RealFramesTest(chex.TestCase):
              for im, a in zip(coco['images'], coco['annotations'])}
     seen = 0
     for split in ('labeled', 'unlabeled'):
-      d = builder.load_split(b, split)
+      d = b.load_split(split)
       for i in range(len(d['frame'])):
         v = int(np.nonzero(d['view_valid'][i])[0][0])
         self.assertEqual(int(d['view_valid'][i].sum()), 1)      # one real view per frame

@@ -11,10 +11,11 @@ import scipy.io
 
 from mvssl.data import builder
 from mvssl.data import mpi_inf_3dhp
+from mvssl.data import video
 from mvssl.geometry import camera as camlib
 from tests.conftest import shared_path
-from tests.data import fakes
-from tests.data.human36m_test import check_split
+from tests.fixtures import fakes
+from tests.fixtures.checks import check_split
 
 SPLITS = dict(labeled=['S1'], unlabeled=['S4'], test=['S8'])
 
@@ -40,7 +41,7 @@ class OfficialLayoutTest(chex.TestCase):
 
   def _check(self, b, every_test=2):
     for split, subs in SPLITS.items():
-      d = builder.load_split(b, split)
+      d = b.load_split(split)
       cams, poses = self.truth[subs[0], 'Seq1']
       step = every_test if split == 'test' else 1
       frames = list(range(0, fakes.TDHP_FRAMES, step))
@@ -62,8 +63,7 @@ class OfficialLayoutTest(chex.TestCase):
     shutil.copytree(self.root, root)
     for s, seq in self.truth:
       for c in (0, 2, 7, 8):
-        r = mpi_inf_3dhp.VideoReader(os.path.join(root, s, seq, 'imageSequence',
-                                                  f'video_{c}.avi'))
+        r = video.VideoReader(os.path.join(root, s, seq, 'imageSequence', f'video_{c}.avi'))
         for n in range(fakes.TDHP_FRAMES):
           fakes.imwrite(os.path.join(root, s, seq, 'imageFrames', f'video_{c}',
                                      f'frame_{n + 1:06d}.jpg'), r.read(n))
@@ -136,7 +136,7 @@ class RealFramesTest(chex.TestCase):
     exact = [j for j in range(17) if j not in (1, 4, 7)]
     for split, name in (('unlabeled', 'S4_Seq2_Cam0_001033.jpg'),
                         ('test', 'S8_Seq1_Cam8_002165.jpg')):
-      d = builder.load_split(b, split)
+      d = b.load_split(split)
       self.assertLen(d['frame'], 1)
       v = int(np.nonzero(d['view_valid'][0])[0][0])
       row = list(ann['imgname']).index(name)

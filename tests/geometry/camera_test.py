@@ -11,7 +11,6 @@ from absl.testing import parameterized
 
 from mvssl.data import h36m
 from mvssl.geometry import camera as camlib
-from mvssl.geometry import normalize
 from tests.conftest import shared_path
 
 
@@ -82,24 +81,19 @@ class CameraTest(chex.TestCase):
 
 class NormalizeTest(chex.TestCase):
 
-  @chex.variants(with_jit=True, without_jit=True)
-  def test_heatmap_round_trip_through_real_crop(self):
-    """Real S9 motion, S9's official distorted cameras, a real GT-box crop and resize."""
-    cams = h36m.load_cameras(shared_path('h36m_motion', 'h36m_cameras.json'))['S9']
-    motion = h36m.load_motion(shared_path('h36m_motion', 'h36m_real_motion_17j_10hz.npz'),
-                              subjects=('S9',))
-    poses = np.concatenate([v[::50] for v in motion.values()])[:40]
-    with jax.enable_x64(True):
-      for _, cam in cams:
-        def round_trip(pose):
-          uv = camlib.project(cam, pose)
-          lo, hi = uv.min(0), uv.max(0)
-          size = jnp.max(hi - lo) * 1.2
-          box = jnp.concatenate([(lo + hi) / 2 - size / 2, jnp.stack([size, size])])
-          c = camlib.crop_and_resize(cam, box, (256, 256))
-          hm, rd = normalize.world_to_heatmap(c, pose, stride=4.0, depth_bins=64)
-          return normalize.heatmap_to_world(c, hm, rd, stride=4.0, depth_bins=64), hm
-        back, hm = self.variant(jax.vmap(round_trip))(jnp.asarray(poses, jnp.float64))
-        self.assertLess(float(jnp.max(jnp.abs(back - poses))), 1e-3)
-        # The targets lie inside the 64-cell grid and the depth cube.
-        self.assertTrue(bool(jnp.all((hm >= 0) & (hm <= 64))))
+  def test_create_validates_at_the_boundary(self):
+    K, R, t = np.diag([1000.0, 1000.0, 1.0]), np.eye(3), np.array([0.0, 0.0, 3000.0])
+    cam = camlib.Camera.create(K, R, t, dtype=np.float64, name='calib.json: camera c1')
+    self.assertEqual(cam.dist.shape, (5,))
+    bad_t = t.copy()
+    bad_t[1] = np.nan
+    with self.assertRaisesRegex(ValueError, r'^calib.json: camera c1: field t is not finite$'):
+      camlib.Camera.create(K, R, bad_t, name='calib.json: camera c1')
+    with self.assertRaisesRegex(ValueError, r'calib.json: camera c1: field R is not a rotation'):
+      camlib.Camera.create(K, 1.01 * R, t, name='calib.json: camera c1')      # scaled
+    with self.assertRaisesRegex(ValueError, r'field R is not a rotation .*det -1'):
+      camlib.Camera.create(K, np.diag([1.0, 1.0, -1.0]), t, name='c')         # a reflection
+    with self.assertRaisesRegex(ValueError, r"c: field K must end in shape \(3, 3\)"):
+      camlib.Camera.create(np.eye(2), R, t, name='c')
+    with self.assertRaisesRegex(ValueError, r'c: dist_model must be "h36m" or "opencv"'):
+      camlib.Camera.create(K, R, t, dist_model='fisheye', name='c')

@@ -1,20 +1,21 @@
-"""The training loop shared by every stage: resumable, logged, checked for divergence.
+"""The training loop every run uses: resumable, logged, checked for divergence.
 
-``train_and_evaluate(config, workdir)`` (called by launch.py) dispatches to the stages in
-:mod:`mvssl.train.stages`; :func:`train_loop` is the one loop they all use.
+It knows no stage, run table or dataset: it trains a state on a pytree of arrays with a loss
+function (:mod:`mvssl.train.stages` supplies both).
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import time
 
 import jax
-import numpy as np
 
 from mvssl import parallel
+from mvssl import plots
 from mvssl.data import input_pipeline
 from mvssl.train import checkpointing
 from mvssl.train import state as state_lib
@@ -29,33 +30,36 @@ def _fmt_eta(seconds):
       else f'{seconds // 60}m{seconds % 60:02d}s'
 
 
-def _check_finite(name, step, metrics):
+def check_finite(name, step, metrics):
+  """Raises FloatingPointError when the loss, gradient norm or parameter norm is not finite."""
   for k in ('loss', 'grad_norm', 'param_norm'):
-    if k in metrics and not np.isfinite(metrics[k]):
+    if k in metrics and not math.isfinite(metrics[k]):
       raise FloatingPointError(
           f'[{name}] {k} is {metrics[k]} at step {step}: training diverged (lower the learning '
           f'rate or check the inputs); the last good checkpoint is kept')
 
 
-def train_loop(name: str, state: state_lib.TrainState, loss_fn, arrays: dict, stage_cfg, *,
+def train_loop(name: str, state: state_lib.TrainState, loss_fn, arrays, schedule, *,
                workdir: str, mesh, parallel_mode: str = 'shard_map', seed: int = 0,
                log_every: int = 50, save_every: int = 500, augment_fn=None,
                num_threads: int = 4, prefetch: int = 16, callbacks=()):
-  """Trains ``state`` for ``stage_cfg.steps`` steps on ``arrays``, resuming from the workdir.
+  """Trains ``state`` for ``schedule.steps`` steps on ``arrays``, resuming from the workdir.
 
   Args:
-    name: stage name; checkpoints go to ``workdir/checkpoints/name``, metrics to
-      ``workdir/name/metrics.jsonl``.
+    name: run name; checkpoints go to ``workdir/checkpoints/name``, metrics to
+      ``workdir/name/metrics.jsonl`` and ``loss.png`` (process 0 only).
     state: freshly initialised TrainState (replaced by the checkpoint if one exists).
     loss_fn: loss_fn(model, batch) -> (loss, aux dict).
-    arrays: dict of arrays with a leading example axis N (numpy, or lazily decoded images).
-    stage_cfg: steps, batch_size (global, divisible by the device count), lr, warmup.
+    arrays: pytree (dict) of arrays with a leading example axis N (numpy, lazily decoded images,
+      Camera leaves), see :mod:`mvssl.train.step` for the keys.
+    schedule: steps, batch_size (global, divisible by the device count).
+    mesh, parallel_mode: the data-parallel mesh and 'shard_map' | 'pmap'.
     augment_fn: optional fn(example, np.random.Generator) -> example, run per example in the
       input pipeline's background threads (:mod:`mvssl.data.input_pipeline`).
     num_threads, prefetch: input pipeline threads and prefetch buffer (examples).
     callbacks: fns(step, metrics) called after every step on the host (metrics on device).
   Returns:
-    The trained TrainState (host-replicated arrays).
+    The trained TrainState (replicated on the mesh).
   Raises:
     FloatingPointError: if the loss, gradient norm or parameter norm stops being finite.
   """
@@ -65,13 +69,15 @@ def train_loop(name: str, state: state_lib.TrainState, loss_fn, arrays: dict, st
   if start:
     state = ckpt.restore(state)
     log.info('[%s] resumed from step %d', name, start)
-  total = int(stage_cfg.steps)
-  os.makedirs(os.path.join(workdir, name), exist_ok=True)
+  total = int(schedule.steps)
+  writer = parallel.is_main_process()
+  if writer:
+    os.makedirs(os.path.join(workdir, name), exist_ok=True)
   if start >= total:
     log.info('[%s] already complete (%d steps)', name, total)
     ckpt.close()
     return state
-  ds = input_pipeline.make_dataset(arrays, batch_size=int(stage_cfg.batch_size), seed=seed,
+  ds = input_pipeline.make_dataset(arrays, batch_size=int(schedule.batch_size), seed=seed,
                                    augment_fn=augment_fn)
   data_state = ckpt.restore_data_state(start) if start else None
   if start and data_state is None:
@@ -79,64 +85,41 @@ def train_loop(name: str, state: state_lib.TrainState, loss_fn, arrays: dict, st
                             f'iterator state; cannot resume the exact sample order')
   batches = input_pipeline.iterator(ds, num_threads=num_threads, prefetch=prefetch,
                                     state=data_state)
-  step_fn = parallel.data_parallel(step_lib.make_train_step(loss_fn), mesh,
-                                   parallel=parallel_mode)
-  state = parallel.replicate(state, mesh)
+  dp = parallel.DataParallel(step_lib.make_train_step(loss_fn), mesh, parallel=parallel_mode)
+  state = dp.put_state(state)
   metrics_path = os.path.join(workdir, name, 'metrics.jsonl')
   t0, last_t, last_step = time.time(), time.time(), start
+  mfile = open(metrics_path, 'a') if writer else None
   try:
-    with open(metrics_path, 'a') as mfile, jax.transfer_guard('disallow'):
+    with jax.transfer_guard('disallow'):
       for step in range(start, total):
-        batch = next(batches)
-        state, metrics = step_fn(state, parallel.shard_batch(batch, mesh))
+        state, metrics = dp(state, dp.put_batch(next(batches)))
         done = step + 1
         if done % log_every == 0 or done == total:
           m = {k: float(v) for k, v in jax.device_get(metrics).items()}
-          _check_finite(name, done, m)
+          check_finite(name, done, m)
           now = time.time()
           rate = (done - last_step) / max(now - last_t, 1e-9)
           last_t, last_step = now, done
           parts = ' '.join(f'{k}={v:.4g}' for k, v in m.items() if k not in ('param_norm',))
           log.info('[%s] step %d/%d %s | %.2f steps/s ETA %s', name, done, total, parts, rate,
                    _fmt_eta((total - done) / max(rate, 1e-9)))
-          mfile.write(json.dumps(dict(step=done, time=now - t0, **m)) + '\n')
-          mfile.flush()
+          if mfile:
+            mfile.write(json.dumps(dict(step=done, time=now - t0, **m)) + '\n')
+            mfile.flush()
         if done % save_every == 0 or done == total:
           with jax.transfer_guard('allow'):   # Orbax reads the arrays back to host
-            ckpt.save(done, state, force=done == total, data_state=batches.get_state())
+            ckpt.save(done, dp.get_state(state), force=done == total,
+                      data_state=batches.get_state())
         for cb in callbacks:
           cb(done, metrics)
   finally:
     ckpt.wait()     # an exception must not lose a checkpoint still being written
     ckpt.close()
-  _plot_metrics(metrics_path, os.path.join(workdir, name, 'loss.png'), name)
-  return state
-
-
-def _plot_metrics(path, out_png, title):
-  """Loss curves of a stage -> PNG."""
-  import matplotlib
-  matplotlib.use('Agg')
-  import matplotlib.pyplot as plt
-  rows = [json.loads(line) for line in open(path)]
-  if not rows:
-    return
-  keys = [k for k in rows[0] if k not in ('step', 'time', 'grad_norm', 'param_norm')]
-  fig, axes = plt.subplots(1, len(keys), figsize=(3.2 * len(keys), 2.8), squeeze=False)
-  for ax, k in zip(axes[0], keys):
-    ax.plot([r['step'] for r in rows], [r[k] for r in rows])
-    ax.set_title(k)
-    ax.set_xlabel('step')
-  fig.suptitle(title)
-  fig.tight_layout()
-  fig.savefig(out_png, dpi=90)
-  plt.close(fig)
-
-
-def train_and_evaluate(config, workdir: str):
-  """Runs ``config.stage`` ('all', a single stage, or 'pose2sim') in ``workdir``."""
-  from mvssl.train import stages  # noqa: PLC0415 (keeps launch.py's import light)
-  os.makedirs(workdir, exist_ok=True)
-  with open(os.path.join(workdir, 'config.json'), 'w') as f:
-    f.write(config.to_json_best_effort(indent=2))
-  return stages.run(config, workdir)
+    if mfile:
+      mfile.close()
+  if writer:
+    with open(metrics_path) as f:
+      plots.loss_curves([json.loads(line) for line in f], os.path.join(workdir, name, 'loss.png'),
+                        name)
+  return dp.get_state(state)

@@ -1,12 +1,14 @@
-"""The method on a real calibrated recording without 3D labels (configs/pose2sim.py).
+"""The method on a real calibrated recording without 3D labels (``config.experiment='pose2sim'``,
+configs/pose2sim.py).
 
 1. The recording is read through the bring-your-own path (:mod:`mvssl.data.recording`, TFDS
    build of the crops and their detections, ``config.unlabeled_data``); its P-GT is the
    confidence-weighted DLT of the stored detections (stage pseudo_label, source 'detections').
    The recording's own reader (:mod:`mvssl.data.pose2sim`) triangulates all its frames as a
    reference: the report gives the agreement of the two (mm) and the reprojection error (px).
-2. Base: the single-view model pre-trained on the embedded rendered data (stage pretrain_single).
-3. Fine-tune Base on the real crops with L = 1.0 * L1(P-GT) + 0.1 * MVC.
+2. The run table of configs/pose2sim.py: Base, the single-view model pre-trained on the embedded
+   rendered data (run ``base``), then fine-tuned on the real crops with L = 1.0 * L1(P-GT) +
+   0.1 * MVC (run ``pose2sim_ours``).
 4. Report per view, before and after fine-tuning: P-GT reprojection error (px), MVC disagreement
    (mean distance between this view's world prediction and the other views', mm) and the
    distance of this view's prediction to the P-GT (mm). Writes pose2sim_results.{md,json,png}
@@ -15,7 +17,6 @@
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
 import os
@@ -25,12 +26,15 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from mvssl import parallel
+from mvssl import plots
 from mvssl.data import h36m
 from mvssl.data import pose2sim as p2s
 from mvssl.geometry import camera as camlib
 from mvssl.geometry import triangulation
+from mvssl.train import families
 from mvssl.train import stages
-from mvssl.train import step as step_lib
+from mvssl.train.context import Context
 
 log = logging.getLogger('mvssl')
 
@@ -94,26 +98,19 @@ def reference_pgt(config):
   return names, cams32, poses, valid, reproj
 
 
-def run(config, workdir):
+def run(config, workdir: str) -> dict:
+  """The Pose2Sim experiment (module docstring) in ``workdir``; returns the report's dict."""
   names, cams32, poses, _, reproj = reference_pgt(config)
-  ctx = stages.Context(config, workdir)
-  geo = ctx.geo
+  ctx = Context(config, workdir)
   # The recording through the bring-your-own path: TFDS build of the crops (+ detections).
   d = ctx.split('unlabeled')
-  recording = ctx.builder(config.unlabeled_data)
+  recording = ctx.data.source('unlabeled')
   if recording.camera_names != list(names):
     raise ValueError(f'camera order differs: {recording.camera_names} vs {names}')
   pgt = stages.pseudo_label(ctx)                 # DLT of the stored detections (crop cameras)
   frames = [int(f) for f in d['frame']]
   agree = np.linalg.norm(pgt['pose_world'] - poses[frames], axis=-1)
-  arrays = stages.single_arrays(d, pgt['pose_world'], 1.0)
-
-  base = stages.pretrain_single(ctx)       # on the embedded rendered data (resumable)
-  cfg = config.finetune
-  state = ctx.new_state('single', cfg).replace(params=base.params, batch_stats=base.batch_stats)
-  loss = functools.partial(step_lib.single_loss, geo=geo, weights=step_lib.LossWeights(
-      l1=float(cfg.l1_weight), mvc=float(cfg.mvc_weight)))
-  tuned = ctx.train('pose2sim_ours', state, loss, arrays, cfg)
+  trained = {r.label: stages.train(ctx, r.name) for r in ctx.runs.values()}
 
   out = dict(views=names, frames=frames, models={},
              pgt_vs_reference_mm=dict(median=float(np.median(agree)), max=float(np.max(agree))))
@@ -121,17 +118,19 @@ def run(config, workdir):
   out['pgt_reprojection_px_on_frames'] = {n: float(np.nanmean(reproj[v][frames]))
                                           for v, n in enumerate(names)}
   split = dict(d, pose_3d=pgt['pose_world'])
-  for label, st in (('Base', base), ('Fine-tuned (L1 + MVC)', tuned)):
-    world = stages.predict_world(st, split, geo)                           # [N, V, J, 3]
+  for label, st in trained.items():
+    world = families.predict_views(st, split, ctx.codec)                   # [N, V, J, 3]
     to_pgt = np.linalg.norm(world - pgt['pose_world'][:, None], axis=-1).mean(axis=(0, 2))
     dis = disagreement(world)
     out['models'][label] = {n: dict(mvc_disagreement_mm=float(dis[v]),
                                     mpjpe_to_pgt_mm=float(to_pgt[v])) for v, n in enumerate(names)}
-  mid = frames[len(frames) // 2]
-  files = recording.adapter.files                           # None for a video recording
-  if files is not None and all(mid in f for f in files):
-    _overlay([f[mid] for f in files], cams32, poses[mid], os.path.join(workdir, 'pgt_overlay.png'))
-  _write(out, workdir)
+  if parallel.is_main_process():
+    mid = frames[len(frames) // 2]
+    files = recording.builder.adapter.files                   # None for a video recording
+    if files is not None and all(mid in f for f in files):
+      _overlay([f[mid] for f in files], cams32, poses[mid],
+               os.path.join(workdir, 'pgt_overlay.png'))
+    _write(out, workdir)
   return out
 
 
@@ -159,18 +158,7 @@ def _write(out, workdir):
     f.write(text)
   with open(os.path.join(workdir, 'pose2sim_results.json'), 'w') as f:
     json.dump(out, f, indent=2)
-  import matplotlib
-  matplotlib.use('Agg')
-  import matplotlib.pyplot as plt
-  fig, ax = plt.subplots(figsize=(6, 3))
-  x = np.arange(len(out['views']))
-  for i, m in enumerate(labels):
-    ax.bar(x + 0.4 * i, [out['models'][m][n]['mvc_disagreement_mm'] for n in out['views']], 0.4,
-           label=m)
-  ax.set_xticks(x + 0.2, out['views'])
-  ax.set_ylabel('MVC disagreement (mm)')
-  ax.legend(fontsize=8)
-  fig.tight_layout()
-  fig.savefig(os.path.join(workdir, 'pose2sim_results.png'), dpi=90)
-  plt.close(fig)
+  plots.grouped_bars(out['views'], {'MVC disagreement (mm)': {
+      m: [out['models'][m][n]['mvc_disagreement_mm'] for n in out['views']] for m in labels}},
+      os.path.join(workdir, 'pose2sim_results.png'))
   print(text, flush=True)

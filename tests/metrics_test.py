@@ -5,8 +5,7 @@ import jax.numpy as jnp
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-from mvssl import losses
-from mvssl.train import metrics
+from mvssl import metrics
 
 
 def _scipy_pa_mpjpe(pred, gt):
@@ -65,14 +64,3 @@ class MetricsTest(chex.TestCase):
     errs = np.array([0, 12, 103, 200])
     ref = np.mean([(errs < t).mean() for t in np.linspace(0, 150, 31)])
     self.assertAlmostEqual(float(metrics.auc(jnp.asarray(pred), jnp.asarray(gt))[0]), ref, 6)
-
-
-class LossTest(chex.TestCase):
-
-  def test_pairwise_l1_is_zero_for_agreeing_views_and_counts_pairs(self):
-    x = jnp.ones((4, 17, 3))
-    self.assertEqual(float(losses.pairwise_l1(x)), 0.0)
-    y = x.at[0].add(jnp.array([1.0, 2.0, 0.0]))   # view 0: mean |diff| 1 to each of 3 others
-    self.assertAlmostEqual(float(losses.pairwise_l1(y)), 3.0, places=5)
-    masked = losses.pairwise_l1(y, jnp.array([False, True, True, True]))
-    self.assertEqual(float(masked), 0.0)

@@ -1,4 +1,5 @@
-"""Procedural poses and rigs, rendering, and the TFDS dataset written and read back."""
+"""The rendered TFDS dataset written and read back: exact labels, RGB, atomic and process-0
+builds, the real-motion source."""
 
 import os
 from unittest import mock
@@ -10,52 +11,10 @@ import numpy as np
 from configs import smoke
 from mvssl.data import h36m
 from mvssl.data import multiview
-from mvssl.data import poses as poses_lib
-from mvssl.data import render
 from mvssl.geometry import camera as camlib
 from tests.conftest import shared_path
 
-
-def _angle(a, b):
-  return np.degrees(np.arccos(np.clip(np.sum(a * b, -1) / np.linalg.norm(a, axis=-1) /
-                                      np.linalg.norm(b, axis=-1), -1, 1)))
-
-
-class PosesTest(chex.TestCase):
-
-  def test_procedural_poses_respect_bones_limits_and_floor(self):
-    p = poses_lib.procedural_poses(500, np.random.default_rng(0))
-    self.assertEqual(p.shape, (500, 17, 3))
-    b = poses_lib.BONE_MM
-    np.testing.assert_allclose(np.linalg.norm(p[:, 2] - p[:, 1], axis=-1), b['thigh'], rtol=1e-4)
-    np.testing.assert_allclose(np.linalg.norm(p[:, 13] - p[:, 12], axis=-1), b['forearm'],
-                               rtol=1e-4)
-    knee = 180 - _angle(p[:, 1] - p[:, 2], p[:, 3] - p[:, 2])   # flexion of the right knee
-    self.assertLessEqual(knee.max(), 140.5)
-    self.assertGreater(knee.max(), 100.0)                        # the range is actually used
-    elbow = 180 - _angle(p[:, 11] - p[:, 12], p[:, 13] - p[:, 12])
-    self.assertLessEqual(elbow.max(), 145.5)
-    np.testing.assert_allclose(p[..., 2].min(axis=1), 0.0, atol=1e-3)   # on the floor
-
-  def test_rig_sees_every_joint(self):
-    rng = np.random.default_rng(1)
-    cams = camlib.stack(poses_lib.procedural_rig(rng))
-    p = poses_lib.procedural_poses(200, rng)
-    uv = jax.vmap(lambda q: camlib.project_to_views(cams, q))(p)
-    self.assertTrue(bool(np.all((uv > 0) & (uv < 1000))))
-
-  def test_render_labels_fall_on_the_body(self):
-    """The projected joints land on painted body pixels, not on the background."""
-    rng = np.random.default_rng(2)
-    cam = poses_lib.procedural_rig(rng)[0]
-    pose = poses_lib.procedural_poses(1, rng)[0]
-    img, crop, _ = render.render_view(pose, cam, 128, np.random.default_rng(3))
-    bg = render.background(np.random.default_rng(3), 128)
-    uv = np.asarray(camlib.project(crop, pose))
-    self.assertTrue(np.all((uv >= 0) & (uv < 128)))
-    px = np.round(uv).astype(int)
-    changed = np.any(img[px[:, 1], px[:, 0]] != bg[px[:, 1], px[:, 0]], axis=-1)
-    self.assertGreaterEqual(changed.mean(), 0.9)
+SIZE = smoke.get_config().model.image_size
 
 
 class DatasetTest(chex.TestCase):
@@ -63,9 +22,9 @@ class DatasetTest(chex.TestCase):
   def test_build_and_read_back_exact_labels(self):
     tmp = self.create_tempdir().full_path
     cfg = smoke.get_config().data
-    builder = multiview.build(cfg, tmp)
+    builder = multiview.build(cfg, tmp, image_size=SIZE)
     self.assertTrue(builder.is_prepared())
-    d = multiview.load_split(builder, 'labeled')
+    d = builder.load_split('labeled')
     self.assertEqual(d['images'].shape, (12, 4, 32, 32, 3))
     self.assertEqual(sorted(set(d['subject'])), ['S1', 'S5', 'S6'])
     # Labels are the generator's poses, cameras are the rig's after crop + resize.
@@ -86,13 +45,14 @@ class DatasetTest(chex.TestCase):
     self.assertGreater(np.mean(at(12)[..., 2] > at(12)[..., 0]), 0.6)   # left elbow
     self.assertGreater(np.mean(at(15)[..., 0] > at(15)[..., 2]), 0.6)   # right elbow
     # A second build reuses the finished one.
-    again = multiview.build(cfg, tmp)
+    again = multiview.build(cfg, tmp, image_size=SIZE)
     self.assertEqual(again.data_dir, builder.data_dir)
 
   def test_interrupted_build_is_not_complete(self):
     tmp = self.create_tempdir().full_path
     cfg = smoke.get_config().data
-    builder = multiview.MultiviewPose(data_config=cfg, data_dir=tmp, file_format='array_record')
+    builder = multiview.MultiviewPose(data_config=cfg, image_size=SIZE, data_dir=tmp,
+                                      file_format='array_record')
     original = builder._generate_examples
 
     def broken(split):
@@ -103,7 +63,8 @@ class DatasetTest(chex.TestCase):
     builder._generate_examples = broken
     with self.assertRaises(KeyboardInterrupt):
       builder.download_and_prepare()
-    fresh = multiview.MultiviewPose(data_config=cfg, data_dir=tmp, file_format='array_record')
+    fresh = multiview.MultiviewPose(data_config=cfg, image_size=SIZE, data_dir=tmp,
+                                    file_format='array_record')
     self.assertFalse(fresh.is_prepared())
     self.assertFalse(os.path.exists(fresh.data_dir))
 
@@ -118,13 +79,14 @@ class DatasetTest(chex.TestCase):
     p1, p2, p3 = as_process_1()
     with p1, p2, p3 as sync:
       with self.assertRaisesRegex(FileNotFoundError, 'process 0 built the dataset but process 1'):
-        multiview.build(cfg, tmp)              # nobody built it: process 1 must not either
+        # nobody built it: process 1 must not either
+        multiview.build(cfg, tmp, image_size=SIZE)
       sync.assert_called_once()
     self.assertFalse(os.path.exists(os.path.join(tmp, 'multiview_pose')))
-    multiview.build(cfg, tmp)                  # process 0
+    multiview.build(cfg, tmp, image_size=SIZE)                  # process 0
     p1, p2, p3 = as_process_1()
     with p1, p2, p3:
-      self.assertTrue(multiview.build(cfg, tmp).is_prepared())
+      self.assertTrue(multiview.build(cfg, tmp, image_size=SIZE).is_prepared())
 
   def test_h36m_motion_source_uses_official_cameras(self):
     cfg = smoke.get_config().data
@@ -132,7 +94,7 @@ class DatasetTest(chex.TestCase):
     cfg.motion_path = shared_path('h36m_motion', 'h36m_real_motion_17j_10hz.npz')
     cfg.cameras_path = shared_path('h36m_motion', 'h36m_cameras.json')
     tmp = self.create_tempdir().full_path
-    d = multiview.load_split(multiview.build(cfg, tmp), 'test')
+    d = multiview.build(cfg, tmp, image_size=SIZE).load_split('test')
     self.assertEqual(sorted(set(d['subject'])), ['S11', 'S9'])
     official = h36m.load_cameras(cfg.cameras_path)['S9']
     row = np.where(d['subject'] == 'S9')[0][0]
@@ -150,4 +112,4 @@ class DatasetTest(chex.TestCase):
     cfg.cameras_path = shared_path('h36m_motion', 'h36m_cameras.json')
     cfg.subjects.test = ['S99']
     with self.assertRaisesRegex(KeyError, r'h36m_cameras.json: no cameras for subject .S99.'):
-      multiview.build(cfg, self.create_tempdir().full_path)
+      multiview.build(cfg, self.create_tempdir().full_path, image_size=SIZE)

@@ -1,0 +1,130 @@
+"""Reading a built dataset back: labels in memory (cached), images decoded on access.
+
+:func:`load_split` gives a split of a :class:`mvssl.data.builder.CalibratedMultiview` build as the
+dict every stage takes (see :mod:`mvssl.data.sources`): cameras as one
+:class:`~mvssl.geometry.camera.Camera` pytree with leaves [N, V, ...], images as
+:class:`EncodedImages`, an array-like that decodes JPEGs in threads when indexed.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import logging
+import os
+
+import cv2
+import numpy as np
+import tqdm
+
+from mvssl.geometry import camera as camlib
+
+
+LABEL_FIELDS = ('K', 'R', 't', 'dist', 'box', 'view_valid', 'pose_3d', 'has_pose_3d',
+                'keypoints_2d', 'frame', 'subject', 'sequence')
+
+
+def decode_jpeg(data: bytes) -> np.ndarray:
+  """JPEG bytes -> [S, S, 3] uint8 RGB."""
+  img = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+  if img is None:
+    raise ValueError('corrupt JPEG in the dataset')
+  return img[..., ::-1]
+
+
+class EncodedImages:
+  """The images of a split, decoded on access: ``images[idx]`` -> [n, V, S, S, 3] uint8 RGB.
+
+  Behaves like the array it stands for (``len``, ``shape``, ``dtype``, integer / slice / index
+  array access), so the same code trains from memory or from disk. Decoding runs in
+  ``num_threads`` threads (OpenCV releases the GIL).
+  """
+
+  def __init__(self, source, order: np.ndarray, size: int, num_views: int, num_threads: int = 4):
+    self.source, self.order = source, np.asarray(order)
+    self.shape = (len(self.order), num_views, size, size, 3)
+    self.dtype = np.dtype(np.uint8)
+    self.ndim = 5
+    self._pool = concurrent.futures.ThreadPoolExecutor(max(1, num_threads))
+
+  def __len__(self):
+    return self.shape[0]
+
+  def row(self, i: int) -> np.ndarray:
+    return np.stack([decode_jpeg(b) for b in self.source[int(self.order[i])]['images']])
+
+  def __getitem__(self, idx):
+    if isinstance(idx, (int, np.integer)):
+      return self.row(int(idx))
+    rows = np.arange(len(self))[idx]
+    return np.stack(list(self._pool.map(self.row, rows))) if len(rows) else \
+        np.zeros((0,) + self.shape[1:], np.uint8)
+
+
+def load_split(b, split: str, num_threads: int = 4) -> dict:
+  """A split's labels in memory and its images decoded on access, in a stable order.
+
+  Labels are read once (no image decoding) and cached next to the dataset in
+  ``labels_<split>.npz`` (written atomically).
+
+  Returns:
+    dict with 'images' (EncodedImages [N, V, S, S, 3]), 'cams' (Camera [N, V] with the dataset's
+    lens model), 'box', 'view_valid', 'pose_3d', 'has_pose_3d', 'keypoints_2d', 'subject',
+    'sequence', 'frame' and 'index' (the record of each row). Missing views (view_valid False)
+    carry a copy of a present view's camera.
+  Raises:
+    ValueError: on non-finite labels or cameras, naming the dataset, split and field.
+  """
+  source = b.as_data_source(split=split)
+  cache = os.path.join(b.data_dir, f'labels_{split}.npz')
+  if os.path.exists(cache):
+    with np.load(cache) as z:
+      out = {k: z[k] for k in z.files}
+  else:
+    cols = {k: [] for k in LABEL_FIELDS}
+    for i in tqdm.trange(len(source), desc=f'labels of {split}', unit='frame', leave=False):
+      row = source[i]                 # the images' bytes are dropped right away (memory)
+      for k in LABEL_FIELDS:
+        v = row[k]
+        cols[k].append(v.decode() if isinstance(v, bytes) else
+                       str(v) if k in ('subject', 'sequence') else np.asarray(v))
+    key = [f'{s}/{q}/{int(f):08d}' for s, q, f in zip(cols['subject'], cols['sequence'],
+                                                       cols['frame'])]
+    order = np.argsort(np.array(key), kind='stable')
+    out = {k: (np.array(v) if k in ('subject', 'sequence') else np.stack(v))[order]
+           for k, v in cols.items()}
+    out['index'] = order
+    tmp = cache + f'.{os.getpid()}.tmp.npz'
+    try:
+      np.savez(tmp, **out)
+      os.replace(tmp, cache)
+    except OSError as e:     # a read-only dataset folder: read the labels again next time
+      logging.warning('%s: labels cache not written (%s)', cache, e)
+  out = split_dict(out, where=f'{b.data_dir} split {split!r}', dist_model=b.dist_model)
+  out['images'] = EncodedImages(source, out['index'], b.image_size,
+                                len(b.adapter.camera_names), num_threads)
+  return out
+
+
+def split_dict(cols: dict, *, where: str, dist_model: str) -> dict:
+  """Label columns read from a build -> the split dict every stage takes (both dataset kinds).
+
+  Checks that the numeric labels are finite, gives a missing view (view_valid False) the camera
+  of the frame's first present view (its image is black and every loss and DLT weight masks it,
+  so no computation ever sees an all-zero camera) and joins K, R, t, dist [N, V, ...] into one
+  Camera pytree 'cams'.
+
+  Raises:
+    ValueError: naming ``where`` and the field on non-finite values.
+  """
+  out = dict(cols)
+  for k in ('K', 'R', 't', 'dist', 'box', 'pose_3d', 'keypoints_2d'):
+    if k in out and not np.all(np.isfinite(out[k])):
+      raise ValueError(f'{where}: field {k!r} has non-finite values')
+  first = np.argmax(out['view_valid'], axis=1)
+  rows = np.arange(len(first))
+  for k in ('K', 'R', 't', 'dist'):
+    out[k] = np.where(out['view_valid'].reshape(out['view_valid'].shape + (1,) * (out[k].ndim - 2)),
+                      out[k], out[k][rows, first][:, None])
+  out['cams'] = camlib.Camera(K=out.pop('K'), R=out.pop('R'), t=out.pop('t'),
+                              dist=out.pop('dist'), dist_model=dist_model)
+  return out

@@ -1,0 +1,61 @@
+"""Every figure mvssl draws (matplotlib, Agg backend, PNG): loss curves and grouped bar charts.
+
+Writers are called on process 0 only (see :func:`mvssl.parallel.is_main_process`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+import matplotlib
+import numpy as np
+
+matplotlib.use('Agg')
+import matplotlib.pyplot as plt  # noqa: E402 (after the backend is chosen)
+
+
+@contextlib.contextmanager
+def _figure(path: str, ncols: int, size: tuple[float, float], title: str = ''):
+  fig, axes = plt.subplots(1, ncols, figsize=size, squeeze=False)
+  try:
+    yield axes[0]
+    if title:
+      fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+  finally:
+    plt.close(fig)
+
+
+def loss_curves(rows: list[dict], path: str, title: str,
+                skip=('step', 'time', 'grad_norm', 'param_norm')) -> None:
+  """One panel per logged quantity of ``rows`` (dicts with 'step'), against the step -> PNG."""
+  if not rows:
+    return
+  keys = [k for k in rows[0] if k not in skip]
+  with _figure(path, len(keys), (3.2 * len(keys), 2.8), title) as axes:
+    for ax, k in zip(axes, keys):
+      ax.plot([r['step'] for r in rows], [r[k] for r in rows])
+      ax.set_title(k)
+      ax.set_xlabel('step')
+
+
+def grouped_bars(groups: list[str], panels: dict[str, dict[str, list[float]]], path: str,
+                 title: str = '') -> None:
+  """Bar charts side by side: ``panels`` maps a y-axis label to {series: one value per group}.
+
+  Args:
+    groups: x-axis labels (e.g. cameras and 'mean').
+    panels: {y label: {series label (legend): [value per group]}}.
+    path: PNG file.
+  """
+  with _figure(path, len(panels), (5 * len(panels), 3.5), title) as axes:
+    for ax, (ylabel, series) in zip(axes, panels.items()):
+      width = 0.8 / max(len(series), 1)
+      for i, (label, values) in enumerate(series.items()):
+        ax.bar(np.arange(len(groups)) + i * width, values, width, label=label)
+      ax.set_xticks(np.arange(len(groups)) + width * (len(series) - 1) / 2, groups, fontsize=8)
+      ax.set_ylabel(ylabel)
+      top = max((max(v) for v in series.values() if len(v)), default=1.0)
+      ax.set_ylim(0, top * 1.25)
+      ax.legend(fontsize=8, loc='upper center', ncol=max(len(series), 1))

@@ -1,0 +1,110 @@
+"""What the stages of an experiment share: config, workdir, mesh, codec, data and the run table."""
+
+from __future__ import annotations
+
+import functools
+import os
+
+from mvssl import parallel
+from mvssl.data import augment
+from mvssl.data import input_pipeline
+from mvssl.data import sources
+from mvssl.models import pose_net
+from mvssl.train import checkpointing
+from mvssl.train import loop
+from mvssl.train import runs as runs_lib
+from mvssl.train import state as state_lib
+
+AUGMENTS = ('none', 'colour', 'geometric')
+
+
+class Context:
+  """The shared state of one experiment in one workdir.
+
+  Attributes:
+    config, workdir: as given.
+    mesh: the data-parallel mesh (``config.num_devices``, 0 = all).
+    codec: the heatmap codec of the model config (paper eq. 4-8 / Pi).
+    runs: the validated run table (:func:`mvssl.train.runs.table`), in dependency order.
+    data: the experiment's splits (:class:`mvssl.data.sources.ExperimentData`), opened lazily.
+    pgt: the P-GT once :func:`mvssl.train.stages.pseudo_label` has made or read it.
+  """
+
+  def __init__(self, config, workdir: str):
+    self.config, self.workdir = config, workdir
+    self.mesh = parallel.make_mesh(config.num_devices)
+    self.codec = pose_net.heatmap_codec(config.model)
+    self.runs = runs_lib.table(config)
+    self.data = sources.ExperimentData(config.data, config.unlabeled_data,
+                                       os.path.join(workdir, 'data'),
+                                       image_size=config.model.image_size,
+                                       num_threads=config.input.num_threads)
+    self.pgt = None
+
+  def split(self, name: str) -> dict:
+    """A split of the experiment's data (:class:`mvssl.data.sources.ExperimentData`)."""
+    return self.data.split(name)
+
+  def schedule(self, run: runs_lib.Run):
+    return self.config.schedules[run.schedule]
+
+  def pgt_path(self) -> str:
+    """P-GT file: pgt/pgt.npz, or pgt/pgt_<dataset build>.npz for a separate unlabeled dataset."""
+    if not self.data.separate_unlabeled:
+      return os.path.join(self.workdir, 'pgt', 'pgt.npz')
+    return os.path.join(self.workdir, 'pgt', f'pgt_{self.data.source("unlabeled").name}.npz')
+
+  def new_state(self, run: runs_lib.Run) -> state_lib.TrainState:
+    """A freshly initialised state of the run's network (seed config.seed + run.init_seed)."""
+    model = pose_net.build(run.family, self.config.model, axis_name=parallel.AXIS,
+                           seed=self.config.seed + run.init_seed)
+    return state_lib.TrainState.create(
+        model, state_lib.make_optimizer(self.config.optimizer, self.schedule(run)))
+
+  def finished(self, name: str) -> bool:
+    """Whether run ``name`` has a checkpoint at its last step."""
+    ckpt = checkpointing.Checkpointer(os.path.join(self.workdir, 'checkpoints', name),
+                                      save_every=1)
+    try:
+      return (ckpt.latest_step() or 0) >= self.schedule(self.runs[name]).steps
+    finally:
+      ckpt.close()
+
+  def restore(self, name: str) -> state_lib.TrainState:
+    """The finished run ``name``, or a clear error naming the stage to run first.
+
+    Raises:
+      FileNotFoundError: when the run has no checkpoint at its last step.
+    """
+    run = self.runs[name]
+    steps = self.schedule(run).steps
+    directory = os.path.join(self.workdir, 'checkpoints', name)
+    ckpt = checkpointing.Checkpointer(directory, save_every=1)
+    try:
+      step = ckpt.latest_step()
+      if step is None or step < steps:
+        raise FileNotFoundError(f'{directory}: no finished checkpoint (step {step} of {steps}); '
+                                f'run --config.stage={name} first')
+      return ckpt.restore(self.new_state(run))
+    finally:
+      ckpt.close()
+
+  def augment_fn(self):
+    """Per-example augmentation from ``config.input`` (None when switched off)."""
+    cfg = self.config.input
+    if cfg.augment == 'none':
+      return None
+    if cfg.augment == 'colour':
+      return input_pipeline.colour_jitter
+    return functools.partial(augment.augment_frame, scale=tuple(cfg.scale),
+                             rotation_deg=float(cfg.rotation_deg),
+                             flip_prob=float(cfg.flip_prob))
+
+  def train(self, run: runs_lib.Run, state, loss_fn, arrays) -> state_lib.TrainState:
+    """:func:`mvssl.train.loop.train_loop` of ``run`` with the config's loop settings."""
+    c = self.config
+    return loop.train_loop(
+        run.name, state, loss_fn, arrays, self.schedule(run), workdir=self.workdir,
+        mesh=self.mesh, parallel_mode=c.parallel, seed=c.seed, log_every=c.log_every,
+        save_every=c.save_every, augment_fn=self.augment_fn(),
+        num_threads=c.input.num_threads, prefetch=c.input.prefetch)

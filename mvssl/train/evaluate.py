@@ -1,0 +1,69 @@
+"""Stage ``evaluate``: every reported run of the table on the test split -> results.{md,json,png}.
+
+Per-view families (the integral model) are scored per camera: each view's prediction mapped to
+world with the GT root depth (Pi), MPJPE / PA-MPJPE / N-MPJPE / PCK3D / AUC, views a camera did
+not record left out. Multi-view families (G) are scored on their triangulated pose. The P-GT's
+own accuracy (against the hidden GT, where the unlabeled data has one) is added when present.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+
+import jax.numpy as jnp
+import numpy as np
+
+from mvssl import metrics as metrics_lib
+from mvssl import parallel
+from mvssl.train import families
+from mvssl.train import report
+from mvssl.train import runs as runs_lib
+from mvssl.train.context import Context
+
+log = logging.getLogger('mvssl')
+
+
+def evaluate(ctx: Context) -> dict:
+  """Scores every finished run whose ``report`` is not 'none' (unfinished ones are skipped with
+  a warning) and writes the report (process 0).
+
+  Returns:
+    dict: cameras, num_test_frames, models {label: {camera | 'mean': {metric: mm or fraction}}},
+    triangulated {label: {metric: value}}, runs {label: name, report, order, description} and,
+    when the P-GT file exists, pgt (its accuracy).
+  """
+  d = ctx.split('test')
+  gt = jnp.asarray(d['pose_3d'])
+  seen = d['view_valid']
+  results = dict(cameras=ctx.data.camera_names, num_test_frames=len(gt), models={},
+                 triangulated={}, runs={})
+  for run in sorted(ctx.runs.values(), key=lambda r: (r.order, r.name)):
+    if run.report == 'none':
+      continue
+    try:
+      state = ctx.restore(run.name)
+    except FileNotFoundError as e:
+      log.warning('[evaluate] skipping %s: %s', run.label, e)
+      continue
+    family = families.FAMILIES[run.family]
+    pred = jnp.asarray(family.predict(state, d, ctx.codec))
+    if family.per_view:                                               # [N, V, J, 3]
+      per = metrics_lib.all_metrics(pred, jnp.broadcast_to(gt[:, None], pred.shape))
+      per = {k: np.asarray(v) for k, v in per.items()}                 # [N, V] each
+      results['models'][run.label] = {
+          cam: {k: float(np.mean(v[seen[:, i], i])) for k, v in per.items()}
+          for i, cam in enumerate(results['cameras'])}
+      results['models'][run.label]['mean'] = {k: float(np.mean(v[seen])) for k, v in per.items()}
+    else:                                                             # [N, J, 3]
+      results['triangulated'][run.label] = {
+          k: float(np.mean(v)) for k, v in metrics_lib.all_metrics(pred, gt).items()}
+    results['runs'][run.label] = dict(name=run.name, report=run.report, order=run.order,
+                                      description=runs_lib.describe(run, ctx.schedule(run)))
+  pgt_path = ctx.pgt_path()
+  if os.path.exists(pgt_path):
+    results['pgt'] = json.loads(str(np.load(pgt_path)['accuracy']))
+  if parallel.is_main_process():
+    report.write(results, ctx.workdir, title=ctx.config.title)
+  return results

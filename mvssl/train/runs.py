@@ -1,0 +1,135 @@
+"""The table of runs: one declaration per trained model (scenic's ``init_from`` joins them).
+
+``config.runs`` maps a run name (its checkpoint folder ``checkpoints/NAME`` and its stage
+``--config.stage=NAME``) to a row (configs/default.py: ``run``)::
+
+  label       its name in the report
+  family      model family (:data:`mvssl.train.families.FAMILIES`): integral | algebraic
+  init_from   run whose trained parameters it starts from ('' = fresh initialisation)
+  init_seed   added to config.seed for the fresh initialisation of the network
+  schedule    block of config.schedules giving steps, batch size, learning rate, warm-up
+  data        the data mix: gt (labeled frames with GT), pgt (unlabeled frames with P-GT, those
+              whose P-GT is valid for every joint), mvc_frames (which frames get the MVC term:
+              none | all | unlabeled)
+  weights     loss weights: l1, mvc (paper eq. 10), mm_3d (G's 3D term, per mm)
+  report      column (a column of the per-camera table) | below (one line under it) | none
+  order       position in the report and, among independent runs, in ``stage=all``
+
+``stage=all``, ``evaluate`` and the report read the table, so an ablation or another model family
+is one more row (a config can add rows: ``c.runs.NAME = default.run(...)``), not another branch.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from mvssl.train import families
+
+REPORTS = ('column', 'below', 'none')
+MVC_FRAMES = ('none', 'all', 'unlabeled')
+
+
+@dataclasses.dataclass(frozen=True)
+class Run:
+  """One row of the table (module docstring)."""
+  name: str
+  label: str
+  family: str
+  init_from: str
+  init_seed: int
+  schedule: str
+  gt: bool
+  pgt: bool
+  mvc_frames: str
+  weights: families.LossWeights
+  report: str
+  order: int
+
+
+def _row(name: str, r, schedules) -> Run:
+  where = f'config.runs.{name}'
+  if r.family not in families.FAMILIES:
+    raise ValueError(f'{where}.family must be one of {sorted(families.FAMILIES)}, '
+                     f'got {r.family!r}')
+  if r.schedule not in schedules:
+    raise ValueError(f'{where}.schedule must name a block of config.schedules '
+                     f'({", ".join(sorted(schedules))}), got {r.schedule!r}')
+  if r.data.mvc_frames not in MVC_FRAMES:
+    raise ValueError(f'{where}.data.mvc_frames must be one of {MVC_FRAMES}, '
+                     f'got {r.data.mvc_frames!r}')
+  if not (r.data.gt or r.data.pgt):
+    raise ValueError(f'{where}.data: gt and pgt are both False; the run would have no frames')
+  if r.report not in REPORTS:
+    raise ValueError(f'{where}.report must be one of {REPORTS}, got {r.report!r}')
+  if r.report == 'column' and not families.FAMILIES[r.family].per_view:
+    raise ValueError(f'{where}.report: family {r.family!r} predicts one pose per frame, not '
+                     f'per camera; use "below" or "none"')
+  return Run(name=name, label=r.label, family=r.family, init_from=r.init_from,
+             init_seed=int(r.init_seed), schedule=r.schedule, gt=bool(r.data.gt),
+             pgt=bool(r.data.pgt), mvc_frames=r.data.mvc_frames,
+             weights=families.LossWeights(l1=float(r.weights.l1), mvc=float(r.weights.mvc),
+                                          mm_3d=float(r.weights.mm_3d)),
+             report=r.report, order=int(r.order))
+
+
+def table(config) -> dict[str, Run]:
+  """The validated table of ``config.runs``, in dependency order (:func:`ordered`).
+
+  Raises:
+    ValueError: naming the row and field of a bad row, a missing ``init_from`` run, a cycle,
+      or a P-GT made by a model that is not an algebraic run of the table.
+  """
+  rows = {name: _row(name, r, config.schedules) for name, r in config.runs.items()}
+  for r in rows.values():
+    if r.init_from and r.init_from not in rows:
+      raise ValueError(f'config.runs.{r.name}.init_from names no run: {r.init_from!r} '
+                       f'(runs: {", ".join(sorted(rows))})')
+    if r.init_from and rows[r.init_from].family != r.family:
+      raise ValueError(f'config.runs.{r.name}.init_from: {r.init_from!r} is of family '
+                       f'{rows[r.init_from].family!r}, this run of {r.family!r}')
+  if any(r.pgt for r in rows.values()) and config.pseudo_label.source == 'model':
+    g = config.pseudo_label.run
+    if g not in rows or families.FAMILIES[rows[g].family].per_view:
+      raise ValueError(f'config.pseudo_label.run must name an algebraic run of config.runs '
+                       f'(the multi-view model G that makes the P-GT), got {g!r}')
+  return {r.name: r for r in ordered(rows, config.pseudo_label)}
+
+
+def dependencies(run: Run, pseudo_label_cfg) -> list[str]:
+  """The runs that must be trained before ``run``: its init_from and, for P-GT, G."""
+  deps = [run.init_from] if run.init_from else []
+  if run.pgt and pseudo_label_cfg.source == 'model':
+    deps.append(pseudo_label_cfg.run)
+  return deps
+
+
+def ordered(rows: dict[str, Run], pseudo_label_cfg) -> list[Run]:
+  """Rows in dependency order; among runs ready at the same time, by ``order`` then name.
+
+  Raises:
+    ValueError: on a cycle.
+  """
+  done, out = set(), []
+  pending = sorted(rows.values(), key=lambda r: (r.order, r.name))
+  while pending:
+    ready = [r for r in pending if all(d in done for d in dependencies(r, pseudo_label_cfg))]
+    if not ready:
+      raise ValueError('config.runs: the init_from / P-GT dependencies of '
+                       f'{", ".join(r.name for r in pending)} form a cycle')
+    out.append(ready[0])
+    done.add(ready[0].name)
+    pending.remove(ready[0])
+  return out
+
+
+def describe(run: Run, schedule) -> str:
+  """One line for the report: what the run trains on, from what, with which loss."""
+  data = ' + '.join(n for n, on in (('GT', run.gt), ('P-GT', run.pgt)) if on)
+  if families.FAMILIES[run.family].per_view:
+    loss = f'{run.weights.l1:g} L1' + (f' + {run.weights.mvc:g} MVC (frames: {run.mvc_frames})'
+                                       if run.weights.mvc else '')
+  else:
+    loss = f'{run.weights.l1:g} 2D L1 + {run.weights.mm_3d:g} 3D L1 (mm)'
+  start = f'from {run.init_from}' if run.init_from else 'from scratch'
+  return (f'{run.label}: {run.family} model, {schedule.steps} steps {start} on {data}, '
+          f'L = {loss}')

@@ -1,0 +1,66 @@
+"""The Pose2Sim experiment's P-GT: the recording's own reader against the reference DLT, and the
+bring-your-own path against the recording's own reader."""
+
+import os
+from unittest import mock
+
+import chex
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from configs import default
+from configs import smoke
+from mvssl.data import pose2sim as p2s
+from mvssl.experiments import pose2sim
+from mvssl.train import stages
+from mvssl.train.context import Context
+from tests.conftest import shared_path
+
+
+class Pose2SimTest(chex.TestCase):
+
+  def test_dlt_pgt_matches_reference_triangulation(self):
+    root = shared_path('pose2sim_balancing')
+    names, cams, _ = p2s.load_cameras(os.path.join(root, 'calibration.json'))
+    det = p2s.load_detections(os.path.join(root, 'keypoints.npz'))
+    self.assertEqual(names, ['cam01', 'cam02', 'cam03', 'cam04'])
+    cams = jax.tree.map(lambda a: jnp.asarray(a, jnp.float32), cams)
+    poses, valid, err = pose2sim.pseudo_gt(cams, det, 0.3)
+    ref = np.load(os.path.join(root, 'keypoints.npz'))['h36m17_3d_dlt_m'] * 1000.0
+    ok = valid & np.all(np.isfinite(ref), -1)
+    self.assertGreater(ok.mean(), 0.9)
+    # Same detections; the reference weights and undistorts slightly differently (0.96 mm median
+    # difference measured).
+    self.assertLess(np.median(np.linalg.norm(poses[ok] - ref[ok], axis=-1)), 5.0)
+    # The README of the data states reprojection errors of 7-30 px.
+    self.assertLess(np.nanmean(err), 30.0)
+    self.assertGreater(np.nanmean(err), 1.0)
+
+  def test_same_pgt_as_the_recordings_own_reader(self):
+    root = shared_path('pose2sim_balancing')
+    tmp = self.create_tempdir().full_path
+    config = smoke.get_config()
+    config.unlabeled_data = default.recording_data(root, num_workers=2)
+    config.pseudo_label.source = 'detections'
+    ctx = Context(config, tmp)
+    d = ctx.split('unlabeled')
+    self.assertEqual(ctx.data.source('unlabeled').camera_names,
+                     ['cam01', 'cam02', 'cam03', 'cam04'])
+    self.assertEqual(d['frame'].tolist(), list(range(0, 100, 10)))
+    self.assertTrue(np.all(d['view_valid']))
+    self.assertGreater(float(d['images'][3].std()), 20.0)             # real pixels
+    pgt = stages.pseudo_label(ctx)
+    self.assertTrue(os.path.exists(ctx.pgt_path()))
+    names, _, poses, valid, reproj = pose2sim.reference_pgt(config)
+    self.assertEqual(names, ['cam01', 'cam02', 'cam03', 'cam04'])
+    ok = valid[d['frame']] & pgt['valid']
+    self.assertGreater(ok.mean(), 0.9)
+    dist = np.linalg.norm(pgt['pose_world'] - poses[d['frame']], axis=-1)[ok]
+    self.assertLess(float(np.max(dist)), 1.0)                          # mm
+    self.assertLess(float(np.median(dist)), 0.05)
+    # The P-GT file matches the split and is reused (read back by a new context), not remade.
+    with mock.patch.object(stages, 'detections_pgt', side_effect=AssertionError('remade')):
+      again = stages.pseudo_label(Context(config, tmp))
+    np.testing.assert_array_equal(again['pose_world'], pgt['pose_world'])
+    self.assertLess(np.nanmean(reproj), 30.0)

@@ -1,0 +1,105 @@
+"""The entry point: every config's fields are declared in configs/default.py, an undeclared field
+fails when parsed, a bad value fails before anything runs, with one line naming the field."""
+
+import glob
+import importlib
+import os
+import re
+import subprocess
+import sys
+
+import chex
+
+from configs import default
+from mvssl import main
+
+ROOT = os.path.join(os.path.dirname(__file__), '..')
+CONFIGS = sorted(os.path.basename(p)[:-3] for p in glob.glob(os.path.join(ROOT, 'configs', '*.py'))
+                 if not p.endswith('__init__.py'))
+DATA_BLOCKS = dict(rendered=default.rendered_data, human36m=default.human36m_data,
+                   mpi_inf_3dhp=default.mpi_inf_3dhp_data, recording=default.recording_data)
+
+
+def _keys(c, prefix=''):
+  out = set()
+  for k, v in c.items():
+    out.add(prefix + k)
+    if hasattr(v, 'items') and k not in ('runs', 'schedules', 'data', 'unlabeled_data'):
+      out |= _keys(v, f'{prefix}{k}.')
+  return out
+
+
+class ConfigFieldsTest(chex.TestCase):
+
+  def test_every_config_uses_only_declared_fields(self):
+    declared = _keys(default.get_config())
+    run_fields = _keys(default.run('x', 'integral', 'finetune'))
+    schedule_fields = set(default.schedule(1, 1, 1.0))
+    self.assertGreaterEqual(len(CONFIGS), 7)
+    for name in CONFIGS:
+      c = importlib.import_module(f'configs.{name}').get_config()
+      self.assertEqual(_keys(c) - declared, set(), name)
+      for block in (c.data, c.unlabeled_data):
+        if block is not None:
+          self.assertEqual(set(block) - set(DATA_BLOCKS[block.dataset]()), set(), name)
+      for r in c.runs.values():
+        self.assertEqual(_keys(r) - run_fields, set(), name)
+      for s in c.schedules.values():
+        self.assertEqual(set(s) - schedule_fields, set(), name)
+      main.validate(c)
+
+  def test_every_field_of_default_has_a_comment(self):
+    text = open(os.path.join(ROOT, 'configs', 'default.py')).read()
+    lines = text[:text.index('def paper_sized')].splitlines()    # declarations, not overrides
+    for i, line in enumerate(lines):
+      if re.match(r'^\s+[a-z]\.\w+ = ', line) and 'ConfigDict()' not in line:
+        self.assertTrue('#' in line or lines[i - 1].strip().startswith('#'),
+                        f'configs/default.py:{i + 1}: field without a comment: {line.strip()}')
+
+  def test_code_reads_config_fields_without_hidden_defaults(self):
+    pattern = re.compile(r'\b(config|cfg|\w+_cfg|schedule)\.get\(')
+    for path in glob.glob(os.path.join(ROOT, 'mvssl', '**', '*.py'), recursive=True):
+      for i, line in enumerate(open(path), 1):
+        self.assertIsNone(pattern.search(line), f'{path}:{i}: {line.strip()}')
+
+  def test_launch_rejects_an_undeclared_field_and_names_a_bad_value(self):
+    tmp = self.create_tempdir().full_path
+
+    def launch(*overrides):
+      return subprocess.run([sys.executable, os.path.join(ROOT, 'launch.py'),
+                             '--config=' + os.path.join(ROOT, 'configs', 'smoke.py'),
+                             f'--workdir={tmp}/run', *overrides],
+                            capture_output=True, text=True, cwd=ROOT, timeout=300)
+    old = launch('--config.finetune.mode=mvc')        # the old spelling of a fine-tune's mode
+    self.assertNotEqual(old.returncode, 0)
+    self.assertIn('config.finetune.mode', old.stderr)
+    bad = launch('--config.stage=finetune')
+    self.assertNotEqual(bad.returncode, 0)
+    self.assertIn("error: config.stage must be one of all, build", bad.stderr)
+    self.assertNotIn('Traceback', bad.stderr)
+    self.assertFalse(os.path.exists(os.path.join(tmp, 'run')))
+
+
+class ValidateTest(chex.TestCase):
+
+  def test_bad_values_are_named_before_anything_runs(self):
+    cases = [('experiment', 'ablation', r'config.experiment must be one of paper, pose2sim'),
+             ('stage', 'finetune', r"config.stage must be one of all, build, evaluate, "
+                                   r"pseudo_label, base, base_gt, l1_only, multi, ours; "
+                                   r"got 'finetune'"),
+             ('parallel', 'vmap', r'config.parallel must be one of shard_map, pmap'),
+             ('optimizer.name', 'sgd', r'config.optimizer.name must be one of adam, adamw'),
+             ('input.augment', 'mixup', r'config.input.augment must be one of none, colour'),
+             ('pseudo_label.source', 'oracle', r'config.pseudo_label.source must be one of'),
+             ('data.dataset', 'coco', r"config.data.dataset must be one of \['human36m'")]
+    tmp = self.create_tempdir().full_path
+    for field, value, message in cases:
+      c = default.get_config()
+      *parents, leaf = field.split('.')
+      node = c
+      for p in parents:
+        node = node[p]
+      node[leaf] = value
+      with self.assertRaisesRegex(ValueError, message):
+        main.train_and_evaluate(c, os.path.join(tmp, field))
+      self.assertFalse(os.path.exists(os.path.join(tmp, field)), field)   # nothing written

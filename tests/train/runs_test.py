@@ -1,0 +1,74 @@
+"""The run table: dependency order, validation with named fields, the report line of a row."""
+
+import chex
+
+from configs import default
+from configs import pose2sim as pose2sim_config
+from mvssl.train import runs
+
+
+class RunTableTest(chex.TestCase):
+
+  def test_default_table_in_dependency_order(self):
+    config = default.get_config()
+    table = runs.table(config)
+    self.assertEqual(list(table), ['base', 'base_gt', 'multi', 'l1_only', 'ours'])
+    ours = table['ours']
+    self.assertEqual((ours.init_from, ours.gt, ours.pgt, ours.mvc_frames),
+                     ('base', True, True, 'all'))
+    self.assertEqual((ours.weights.l1, ours.weights.mvc), (1.0, 0.1))
+    self.assertEqual(table['multi'].weights.mm_3d, 0.01)
+    self.assertEqual(runs.dependencies(ours, config.pseudo_label), ['base', 'multi'])
+    # Detections as the P-GT source: the fine-tunes no longer wait for G.
+    config.pseudo_label.source = 'detections'
+    self.assertEqual(runs.dependencies(runs.table(config)['ours'], config.pseudo_label),
+                     ['base'])
+    self.assertEqual(list(runs.table(pose2sim_config.get_config())), ['base', 'pose2sim_ours'])
+
+  def test_order_breaks_ties_and_a_dependency_wins_over_order(self):
+    config = default.get_config()
+    config.runs.first = default.run('First', 'integral', 'finetune', init_from='ours', order=-1)
+    config.runs.early = default.run('Early', 'integral', 'finetune', init_from='base', order=-1)
+    names = list(runs.table(config))
+    self.assertEqual(names[:2], ['base', 'early'])
+    self.assertLess(names.index('ours'), names.index('first'))
+
+  def test_bad_rows_are_named(self):
+    cases = [
+        (dict(family='lifting'), r"config.runs.x.family must be one of \['algebraic', 'integral'"),
+        (dict(schedule='long'), r'config.runs.x.schedule must name a block of config.schedules'),
+        (dict(init_from='nope'), r"config.runs.x.init_from names no run: 'nope'"),
+        (dict(init_from='multi'), r"config.runs.x.init_from: 'multi' is of family 'algebraic'"),
+        (dict(report='table'), r'config.runs.x.report must be one of'),
+        (dict(gt=False), r'config.runs.x.data: gt and pgt are both False'),
+        (dict(mvc_frames='labeled'), r'config.runs.x.data.mvc_frames must be one of'),
+    ]
+    for change, message in cases:
+      config = default.get_config()
+      row = dict(label='X', family='integral', schedule='finetune')
+      row.update(change)
+      config.runs.x = default.run(**row)
+      with self.assertRaisesRegex(ValueError, message):
+        runs.table(config)
+    config = default.get_config()
+    config.runs.multi.report = 'column'
+    with self.assertRaisesRegex(ValueError, r"runs.multi.report: family 'algebraic' predicts one"):
+      runs.table(config)
+    config = default.get_config()
+    config.runs.base.init_from = 'ours'
+    with self.assertRaisesRegex(ValueError, 'form a cycle'):
+      runs.table(config)
+    config = default.get_config()
+    config.pseudo_label.run = 'base'
+    with self.assertRaisesRegex(ValueError, 'config.pseudo_label.run must name an algebraic run'):
+      runs.table(config)
+
+  def test_describe(self):
+    config = default.get_config()
+    table = runs.table(config)
+    self.assertEqual(runs.describe(table['ours'], config.schedules.finetune),
+                     'Ours: integral model, 1200 steps from base on GT + P-GT, '
+                     'L = 1 L1 + 0.1 MVC (frames: all)')
+    self.assertEqual(runs.describe(table['multi'], config.schedules.pretrain_multi),
+                     'G: algebraic model, 1200 steps from scratch on GT, '
+                     'L = 1 2D L1 + 0.01 3D L1 (mm)')
