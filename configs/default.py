@@ -97,26 +97,51 @@ def recording_data(root: str = '', **overrides) -> ConfigDict:
   return r
 
 
-def schedule(steps, batch_size, lr, warmup=50) -> ConfigDict:
+def motion2d_data() -> ConfigDict:
+  """2D-3D pairs of the real Human3.6M motion for lifting models (mvssl.data.motion2d)."""
+  d = ConfigDict()
+  d.dataset = 'h36m_2d'       # the real motion projected through the official cameras
+  d.motion_path = ''          # h36m_real_motion_17j_10hz.npz
+  d.cameras_path = ''         # h36m_cameras.json
+  d.subjects = _subjects(['S1', 'S5', 'S6'], ['S7', 'S8'], ['S9', 'S11'])   # split: subjects
+  d.every_by_split = ConfigDict(dict(labeled=1, unlabeled=1, test=1))   # every k-th 10 Hz frame
+  d.max_frames = 0            # frames per split, evenly spread (0 = all)
+  d.noise = 'none'            # none (exact 2D) | detector (the noise model of mvssl.data.motion2d)
+  # detector: Gaussian sigma per joint (px, 1000-px images), Human3.6M-17 order
+  d.noise_sigma_px = (4.0, 5.0, 6.0, 8.0, 5.0, 6.0, 8.0, 4.0, 4.0, 5.0, 6.0, 5.0, 7.0, 9.0, 5.0,
+                      7.0, 9.0)
+  d.swap_rate = 0.02          # detector: chance that a left/right pair of a view is swapped
+  d.jump_rate = 0.01          # detector: chance that a joint jumps anywhere in the person's box
+  d.noise_seed = 0            # detector: seed of the noise (fixed per split, as a detector's)
+  return d
+
+
+def schedule(steps, batch_size, lr, warmup=50, decay='cosine', decay_rate=0.96,
+             decay_steps=100000) -> ConfigDict:
   """A training schedule: steps, global batch size in multi-view frames (x views images),
-  peak learning rate and linear warm-up steps (then cosine decay)."""
-  return ConfigDict(dict(steps=steps, batch_size=batch_size, lr=lr, warmup=warmup))
+  peak learning rate, linear warm-up steps, then decay: cosine (to
+  optimizer.final_lr_fraction * lr at the last step) or exponential (lr * decay_rate **
+  (step / decay_steps), Martinez et al.'s)."""
+  return ConfigDict(dict(steps=steps, batch_size=batch_size, lr=lr, warmup=warmup, decay=decay,
+                         decay_rate=decay_rate, decay_steps=decay_steps))
 
 
 def run(label, family, schedule, *, init_from='', init_seed=0, gt=True, pgt=False,
-        mvc_frames='none', l1=1.0, mvc=0.0, mm_3d=0.0, report='column', order=0) -> ConfigDict:
+        mvc_frames='none', l1=1.0, mvc=0.0, mm_3d=0.0, l2=0.0, report='column',
+        order=0) -> ConfigDict:
   """A row of the run table (mvssl.train.runs): one trained model.
 
-  label: name in the report; family: integral | algebraic; schedule: a block of
+  label: name in the report; family: integral | algebraic | lifting; schedule: a block of
   config.schedules; init_from: run it starts from ('' = fresh); init_seed: added to config.seed
   for a fresh network; gt / pgt: labeled frames with GT / unlabeled frames with P-GT;
-  mvc_frames: none | all | unlabeled; l1, mvc, mm_3d: loss weights (eq. 10; G's 3D term per mm);
-  report: column | below | none; order: position in the report and among independent runs.
+  mvc_frames: none | all | unlabeled; l1, mvc, mm_3d, l2: loss weights (eq. 10; G's 3D term per
+  mm; lifting: MSE of normalised outputs); report: column | below | none; order: position in the
+  report and among independent runs.
   """
   return ConfigDict(dict(
       label=label, family=family, schedule=schedule, init_from=init_from, init_seed=init_seed,
       data=ConfigDict(dict(gt=gt, pgt=pgt, mvc_frames=mvc_frames)),
-      weights=ConfigDict(dict(l1=l1, mvc=mvc, mm_3d=mm_3d)), report=report, order=order))
+      weights=ConfigDict(dict(l1=l1, mvc=mvc, mm_3d=mm_3d, l2=l2)), report=report, order=order))
 
 
 def get_config(arg=None):
@@ -128,6 +153,9 @@ def get_config(arg=None):
   # all | build | pseudo_label | evaluate | the name of one run of c.runs
   c.stage = 'all'
   c.seed = 0                 # model init and data order
+  # () = one run with c.seed; (0, 1, 2) = one run per seed in WORKDIR/seed_S, then mean +- std
+  # over seeds and paired bootstrap intervals (WORKDIR/seeds.md)
+  c.seeds = ()
   c.parallel = 'shard_map'   # shard_map (jit of shard_map over a 1-D mesh) | pmap
   c.num_devices = 0          # devices of the data-parallel mesh; 0 = all
   c.log_every = 50           # steps between log lines (loss, steps/s, ETA)
@@ -158,6 +186,12 @@ def get_config(arg=None):
   m.depth_bins = 16          # D (paper: 96 for 384 px inputs)
   m.cube_mm = 2000.0         # depth extent of the heatmap volume around the root (mm)
   m.num_joints = 17          # Human3.6M-17
+  m.lifting = ml = ConfigDict()   # the lifting network (Martinez et al. 2017; family lifting)
+  ml.hidden = 1024           # width of the linear layers
+  ml.num_blocks = 2          # residual blocks of two linear layers
+  ml.dropout = 0.5           # dropout rate
+  ml.max_norm = 1.0          # max L2 norm of each unit's incoming weights (0 = no constraint)
+  ml.pose_norm = False       # centre and scale each 2D pose by its bounding square first
 
   c.optimizer = o = ConfigDict()
   o.name = 'adam'            # adam (the paper's) | adamw

@@ -14,6 +14,7 @@ from mvssl import parallel
 from mvssl.data import sources
 from mvssl.experiments import paper
 from mvssl.experiments import pose2sim
+from mvssl.experiments import seeds
 from mvssl.train import context
 from mvssl.train import runs
 from mvssl.train import stages
@@ -48,10 +49,13 @@ def validate(config) -> None:
 
 def train_and_evaluate(config, workdir: str):
   """Validates ``config``, writes it to ``workdir/config.json`` (process 0) and runs
-  ``config.experiment``; returns what the experiment returns (e.g. the results dict)."""
+  ``config.experiment`` (once per seed of ``config.seeds`` when given, then their aggregate);
+  returns what the experiment returns (e.g. the results dict) or the aggregate."""
   validate(config)
   os.makedirs(workdir, exist_ok=True)
   if parallel.is_main_process():
     with open(os.path.join(workdir, 'config.json'), 'w') as f:
       f.write(config.to_json_best_effort(indent=2))
+  if config.seeds:
+    return seeds.run(config, workdir, EXPERIMENTS[config.experiment])
   return EXPERIMENTS[config.experiment](config, workdir)

@@ -29,10 +29,10 @@ class LossTest(chex.TestCase):
     # One bin is cube / D mm deeper; view 1 pairs with 3 views; mean over xyz of a mostly-depth
     # offset: between bin/3 and bin mm per pair.
     mm = float(losses.mvc_loss(codec, cams, noisy, root_depth))
-    self.assertGreater(mm, 3 * codec.bin_mm / 3 * 0.5)
-    self.assertLess(mm, 3 * codec.bin_mm * 1.5)
-    in_bins = float(losses.mvc_loss(codec, cams, noisy, root_depth, unit_mm=codec.bin_mm))
-    self.assertAlmostEqual(in_bins, mm / codec.bin_mm, places=4)
+    self.assertGreater(mm, 3 * codec.unit_mm / 3 * 0.5)
+    self.assertLess(mm, 3 * codec.unit_mm * 1.5)
+    in_bins = float(losses.mvc_loss(codec, cams, noisy, root_depth, unit_mm=codec.unit_mm))
+    self.assertAlmostEqual(in_bins, mm / codec.unit_mm, places=4)
     weight = jnp.zeros(target.shape[0])
     self.assertEqual(float(losses.mvc_loss(codec, cams, noisy, root_depth, weight=weight)), 0.0)
 

@@ -1,8 +1,8 @@
 """Training input pipeline: grain over random-access sources, deterministic and resumable.
 
 ``make_dataset`` turns a pytree of per-example arrays (a dict of numpy arrays, a Camera of
-[N, V, ...] leaves, :class:`mvssl.data.reader.EncodedImages` that decode JPEGs on access) into a grain
-``MapDataset`` of per-process batches:
+[N, V, ...] leaves, :class:`mvssl.data.reader.EncodedImages` that decode JPEGs on access) into a
+grain ``MapDataset`` of per-process batches:
 
   source -> shuffle(seed) -> repeat (a new permutation every epoch)
          -> random_map(augment, seed)         (per-example Generator derived from the seed and

@@ -6,30 +6,33 @@
 
 A split is a dict of per-frame arrays with a leading frame axis N::
 
-  images        [N, V, S, S, 3] uint8 RGB (in memory, or decoded on access for real data)
-  cams          Camera with leaves [N, V, ...]: the input crops' cameras (mm, px)
+  images        [N, V, S, S, 3] uint8 RGB (in memory, or decoded on access for real data;
+                                   absent from the 2D-only kind h36m_2d)
+  cams          Camera with leaves [N, V, ...]: the input crops' cameras (mm, px; h36m_2d: the
+                                   full images')
   view_valid    [N, V] bool        False where a camera has no image (it borrows another's camera)
   pose_3d       [N, J, 3]          world joints (mm, Human3.6M-17); zeros where has_pose_3d is False
   has_pose_3d   [N] bool
   box           [N, V, 4]          crop box in the full image (px)
   subject, sequence [N] str; frame [N] int; real data also keypoints_2d [N, V, J, 3] (crop px,
-  score) and index [N]
+  score) and index [N]; h36m_2d keypoints_2d, gt_2d and action (no box)
 
 Dataset kinds (field ``dataset`` of a data config, configs/default.py): ``rendered``
 (:mod:`mvssl.data.multiview`), ``human36m``, ``mpi_inf_3dhp`` and ``recording`` (real data:
-their adapters through :mod:`mvssl.data.builder`). Adapters differ only in how they read files;
+their adapters through :mod:`mvssl.data.builder`), ``h36m_2d`` (2D-3D pairs for lifting models,
+no images: :mod:`mvssl.data.motion2d`). Adapters differ only in how they read files;
 nothing above this module asks which dataset it has. :class:`ExperimentData` puts the splits of
 an experiment together (labeled and test from one dataset, unlabeled from the same or another).
 """
 
 from __future__ import annotations
 
-import os
 
 import numpy as np
 
 from mvssl.data import builder
 from mvssl.data import human36m
+from mvssl.data import motion2d
 from mvssl.data import mpi_inf_3dhp
 from mvssl.data import multiview
 from mvssl.data import recording
@@ -38,7 +41,8 @@ SPLITS = ('labeled', 'unlabeled', 'test')
 
 
 def _rendered(cfg, data_dir, image_size):
-  return multiview.build(cfg, data_dir, image_size=image_size)
+  built = multiview.build(cfg, cfg.data_dir or data_dir, image_size=image_size)
+  return built, built.builder_config.name
 
 
 def _real(adapter_fn):
@@ -46,14 +50,24 @@ def _real(adapter_fn):
     if not cfg.manual_dir:
       raise ValueError(f'dataset {cfg.dataset!r}: field manual_dir is empty; set it to the folder '
                        f'holding the downloaded files (README, section "Real datasets")')
-    return builder.build(adapter_fn(cfg), data_dir, image_size=image_size,
-                         box_scale=cfg.box_scale, undistort=cfg.undistort,
-                         num_workers=cfg.num_workers)
+    built = builder.build(adapter_fn(cfg), cfg.data_dir or data_dir, image_size=image_size,
+                          box_scale=cfg.box_scale, undistort=cfg.undistort,
+                          num_workers=cfg.num_workers)
+    return built, built.builder_config.name
   return open_
 
 
+def _motion2d(cfg, data_dir, image_size):
+  del data_dir, image_size            # nothing to build: projected from the motion on loading
+  built = motion2d.Motion2D(cfg)
+  return built, built.name
+
+
+# kind -> open(data config, data_dir, image_size) -> (object with load_split, camera_names,
+# dist_model; build name)
 OPENERS = dict(rendered=_rendered, human36m=_real(human36m.adapter),
-               mpi_inf_3dhp=_real(mpi_inf_3dhp.adapter), recording=_real(recording.adapter))
+               mpi_inf_3dhp=_real(mpi_inf_3dhp.adapter), recording=_real(recording.adapter),
+               h36m_2d=_motion2d)
 
 
 def check_kind(data_cfg, field: str = 'config.data') -> None:
@@ -66,9 +80,9 @@ def check_kind(data_cfg, field: str = 'config.data') -> None:
 class Source:
   """An opened (built) dataset: its name, cameras, lens model and splits (loaded once each)."""
 
-  def __init__(self, built, num_threads: int = 4):
+  def __init__(self, built, name: str, num_threads: int = 4):
     self.builder, self.num_threads = built, num_threads
-    self.name = built.builder_config.name            # hash-stamped build name
+    self.name = name                                  # hash-stamped build name
     self.camera_names = list(built.camera_names)
     self.dist_model = built.dist_model
     self._splits = {}
@@ -92,8 +106,8 @@ def open_source(data_cfg, data_dir: str, *, image_size: int, num_threads: int = 
     ValueError: for an unknown kind or a real dataset without ``manual_dir``.
   """
   check_kind(data_cfg)
-  built = OPENERS[data_cfg.dataset](data_cfg, data_cfg.data_dir or data_dir, image_size)
-  return Source(built, num_threads)
+  built, name = OPENERS[data_cfg.dataset](data_cfg, data_dir, image_size)
+  return Source(built, name, num_threads)
 
 
 class ExperimentData:

@@ -118,11 +118,14 @@ def run(config, workdir: str) -> dict:
   out['pgt_reprojection_px_on_frames'] = {n: float(np.nanmean(reproj[v][frames]))
                                           for v, n in enumerate(names)}
   split = dict(d, pose_3d=pgt['pose_world'])
-  for label, st in trained.items():
-    world = families.predict_views(st, split, ctx.codec)                   # [N, V, J, 3]
-    to_pgt = np.linalg.norm(world - pgt['pose_world'][:, None], axis=-1).mean(axis=(0, 2))
+  for run in ctx.runs.values():
+    st = trained[run.label]
+    family = families.FAMILIES[run.family]
+    world = family.predict(st, split, ctx.codec(run))                      # [N, V, J, 3]
+    ref = pgt['pose_world'] - (pgt['pose_world'][:, :1] if family.root_relative else 0.0)
+    to_pgt = np.linalg.norm(world - ref[:, None], axis=-1).mean(axis=(0, 2))
     dis = disagreement(world)
-    out['models'][label] = {n: dict(mvc_disagreement_mm=float(dis[v]),
+    out['models'][run.label] = {n: dict(mvc_disagreement_mm=float(dis[v]),
                                     mpjpe_to_pgt_mm=float(to_pgt[v])) for v, n in enumerate(names)}
   if parallel.is_main_process():
     mid = frames[len(frames) // 2]

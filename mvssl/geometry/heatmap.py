@@ -27,10 +27,11 @@ import jax
 import jax.numpy as jnp
 
 from mvssl.geometry import camera as camlib
+from mvssl.geometry.codec import Codec
 
 
 @dataclasses.dataclass(frozen=True)
-class HeatmapCodec:
+class HeatmapCodec(Codec):
   """Geometry of the volumetric heatmap (hashable: a static argument of jitted functions).
 
   Attributes:
@@ -45,7 +46,7 @@ class HeatmapCodec:
   root: int = 0
 
   @property
-  def bin_mm(self) -> float:
+  def unit_mm(self) -> float:
     """Depth of one bin (mm): the unit in which the losses measure heatmap coordinates."""
     return self.cube_mm / self.depth_bins
 
@@ -83,20 +84,3 @@ class HeatmapCodec:
   def decode_camera(self, cam: camlib.Camera, hm: jax.Array, root_depth: jax.Array):
     """Like :meth:`decode` but returns camera-frame joints [J, 3] (mm)."""
     return camlib.world_to_camera(cam, self.decode(cam, hm, root_depth))
-
-  def encode_views(self, cams: camlib.Camera, pose: jax.Array):
-    """:meth:`encode` of one world pose [J, 3] in every view of Camera[V] -> ([V, J, 3], [V])."""
-    return jax.vmap(lambda c: self.encode(c, pose))(cams)
-
-  def decode_views(self, cams: camlib.Camera, hm: jax.Array, root_depth: jax.Array):
-    """:meth:`decode` per view: (Camera[V], [V, J, 3], [V]) -> [V, J, 3] world mm."""
-    return jax.vmap(self.decode)(cams, hm, root_depth)
-
-  def encode_batch(self, cams: camlib.Camera, poses: jax.Array):
-    """Targets of a batch: (Camera[N, V], world poses [N, J, 3] mm) -> (target [N, V, J, 3]
-    heatmap cells / depth bins, root_depth [N, V] mm)."""
-    return jax.vmap(self.encode_views)(cams, poses)
-
-  def decode_batch(self, cams: camlib.Camera, hm: jax.Array, root_depth: jax.Array):
-    """(Camera[N, V], [N, V, J, 3], [N, V] mm) -> [N, V, J, 3] world mm."""
-    return jax.vmap(self.decode_views)(cams, hm, root_depth)

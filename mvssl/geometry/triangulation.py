@@ -91,5 +91,7 @@ triangulate_batch = jax.vmap(triangulate_views)
 
 
 def reprojection_error(cams: camlib.Camera, joints: jax.Array, points: jax.Array) -> jax.Array:
-  """Per-view, per-joint reprojection error (px). joints [J, 3] mm; points [V, J, 2] px -> [V, J]."""
+  """Per-view, per-joint reprojection error (px).
+
+  joints [J, 3] mm; points [V, J, 2] px -> [V, J] px."""
   return jnp.linalg.norm(camlib.project_to_views(cams, joints) - points, axis=-1)

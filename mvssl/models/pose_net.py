@@ -1,8 +1,8 @@
 """Pose networks: the single-view integral model and the algebraic triangulation model G.
 
 * :class:`IntegralPoseNet` (Sun et al. 2018; the paper's single-view model): ResNet trunk, three
-  4x4 stride-2 deconvolutions (256 channels in the paper) with BN + ReLU, a 1x1 conv to J*D channels,
-  reshaped to J volumes [D, H/4, W/4], and the 3D soft-argmax.
+  4x4 stride-2 deconvolutions (256 channels in the paper) with BN + ReLU, a 1x1 conv to J*D
+  channels, reshaped to J volumes [D, H/4, W/4], and the 3D soft-argmax.
 * :class:`AlgebraicTriangulationNet` (Iskakov et al. 2019): the same trunk and deconvolution head
   with a 1x1 conv to J 2D heatmaps, the 2D soft-argmax, and a per-joint confidence head on the
   pooled trunk features; the DLT over views happens in the algebraic family's loss

@@ -1,9 +1,10 @@
 """ResNet V1.5 backbones in Flax NNX (He et al. 2016; stride on the 3x3 conv of the bottleneck).
 
-``ResNet18 ... ResNet152`` are the standard depths; ``num_filters`` (64 in the paper) and the input
-size are free, so tiny CPU variants are the same code. Batch norm takes ``axis_name`` so that, inside
-a ``shard_map``/``pmap`` over that axis, its training statistics are synchronised across devices.
-Inputs are NHWC float images; the output is the last stage's feature map [B, H/32, W/32, C].
+``ResNet18 ... ResNet152`` are the standard depths; ``num_filters`` (64 in the paper) and the
+input size are free, so tiny CPU variants are the same code. Batch norm takes ``axis_name`` so
+that, inside a ``shard_map``/``pmap`` over that axis, its training statistics are synchronised
+across devices. Inputs are NHWC float images; the output is the last stage's feature map
+[B, H/32, W/32, C].
 """
 
 from __future__ import annotations

@@ -9,8 +9,8 @@ from mvssl import parallel
 from mvssl.data import augment
 from mvssl.data import input_pipeline
 from mvssl.data import sources
-from mvssl.models import pose_net
 from mvssl.train import checkpointing
+from mvssl.train import families
 from mvssl.train import loop
 from mvssl.train import runs as runs_lib
 from mvssl.train import state as state_lib
@@ -24,7 +24,6 @@ class Context:
   Attributes:
     config, workdir: as given.
     mesh: the data-parallel mesh (``config.num_devices``, 0 = all).
-    codec: the heatmap codec of the model config (paper eq. 4-8 / Pi).
     runs: the validated run table (:func:`mvssl.train.runs.table`), in dependency order.
     data: the experiment's splits (:class:`mvssl.data.sources.ExperimentData`), opened lazily.
     pgt: the P-GT once :func:`mvssl.train.stages.pseudo_label` has made or read it.
@@ -33,7 +32,6 @@ class Context:
   def __init__(self, config, workdir: str):
     self.config, self.workdir = config, workdir
     self.mesh = parallel.make_mesh(config.num_devices)
-    self.codec = pose_net.heatmap_codec(config.model)
     self.runs = runs_lib.table(config)
     self.data = sources.ExperimentData(config.data, config.unlabeled_data,
                                        os.path.join(workdir, 'data'),
@@ -48,6 +46,10 @@ class Context:
   def schedule(self, run: runs_lib.Run):
     return self.config.schedules[run.schedule]
 
+  def codec(self, run: runs_lib.Run):
+    """The codec of the run's family for ``config.model`` (e.g. the heatmap codec, eq. 4-8)."""
+    return families.FAMILIES[run.family].codec(self.config.model)
+
   def pgt_path(self) -> str:
     """P-GT file: pgt/pgt.npz, or pgt/pgt_<dataset build>.npz for a separate unlabeled dataset."""
     if not self.data.separate_unlabeled:
@@ -56,8 +58,8 @@ class Context:
 
   def new_state(self, run: runs_lib.Run) -> state_lib.TrainState:
     """A freshly initialised state of the run's network (seed config.seed + run.init_seed)."""
-    model = pose_net.build(run.family, self.config.model, axis_name=parallel.AXIS,
-                           seed=self.config.seed + run.init_seed)
+    model = families.FAMILIES[run.family].build(self.config.model, axis_name=parallel.AXIS,
+                                                seed=self.config.seed + run.init_seed)
     return state_lib.TrainState.create(
         model, state_lib.make_optimizer(self.config.optimizer, self.schedule(run)))
 
@@ -103,8 +105,10 @@ class Context:
   def train(self, run: runs_lib.Run, state, loss_fn, arrays) -> state_lib.TrainState:
     """:func:`mvssl.train.loop.train_loop` of ``run`` with the config's loop settings."""
     c = self.config
+    project = families.FAMILIES[run.family].project
     return loop.train_loop(
         run.name, state, loss_fn, arrays, self.schedule(run), workdir=self.workdir,
         mesh=self.mesh, parallel_mode=c.parallel, seed=c.seed, log_every=c.log_every,
         save_every=c.save_every, augment_fn=self.augment_fn(),
-        num_threads=c.input.num_threads, prefetch=c.input.prefetch)
+        num_threads=c.input.num_threads, prefetch=c.input.prefetch,
+        project=project(c.model) if project else None)

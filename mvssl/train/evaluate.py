@@ -31,14 +31,20 @@ def evaluate(ctx: Context) -> dict:
 
   Returns:
     dict: cameras, num_test_frames, models {label: {camera | 'mean': {metric: mm or fraction}}},
-    triangulated {label: {metric: value}}, runs {label: name, report, order, description} and,
-    when the P-GT file exists, pgt (its accuracy).
+    triangulated {label: {metric: value}}, runs {label: name, report, order, description},
+    when the test split names actions, actions {label: {action | 'mean of actions': {metric}}}
+    (Protocol #1 / #2 per action over every frame and view, then the mean of the actions, as the
+    literature reports Human3.6M) and, when the P-GT file exists, pgt (its accuracy). The
+    per-(frame, view) MPJPE and PA-MPJPE of every per-view run go to ``errors.npz`` (mm,
+    [N, V]; NaN for a view not recorded) for paired statistics.
   """
   d = ctx.split('test')
   gt = jnp.asarray(d['pose_3d'])
   seen = d['view_valid']
   results = dict(cameras=ctx.data.camera_names, num_test_frames=len(gt), models={},
                  triangulated={}, runs={})
+  errors = {}
+  actions = d['action'] if 'action' in d and len(set(d['action'])) > 1 else None
   for run in sorted(ctx.runs.values(), key=lambda r: (r.order, r.name)):
     if run.report == 'none':
       continue
@@ -48,7 +54,7 @@ def evaluate(ctx: Context) -> dict:
       log.warning('[evaluate] skipping %s: %s', run.label, e)
       continue
     family = families.FAMILIES[run.family]
-    pred = jnp.asarray(family.predict(state, d, ctx.codec))
+    pred = jnp.asarray(family.predict(state, d, ctx.codec(run)))
     if family.per_view:                                               # [N, V, J, 3]
       per = metrics_lib.all_metrics(pred, jnp.broadcast_to(gt[:, None], pred.shape))
       per = {k: np.asarray(v) for k, v in per.items()}                 # [N, V] each
@@ -56,6 +62,10 @@ def evaluate(ctx: Context) -> dict:
           cam: {k: float(np.mean(v[seen[:, i], i])) for k, v in per.items()}
           for i, cam in enumerate(results['cameras'])}
       results['models'][run.label]['mean'] = {k: float(np.mean(v[seen])) for k, v in per.items()}
+      for k in ('mpjpe', 'pa_mpjpe'):
+        errors[f'{run.name}/{k}'] = np.where(seen, per[k], np.nan)
+      if actions is not None:
+        results.setdefault('actions', {})[run.label] = per_action(per, seen, actions)
     else:                                                             # [N, J, 3]
       results['triangulated'][run.label] = {
           k: float(np.mean(v)) for k, v in metrics_lib.all_metrics(pred, gt).items()}
@@ -65,5 +75,18 @@ def evaluate(ctx: Context) -> dict:
   if os.path.exists(pgt_path):
     results['pgt'] = json.loads(str(np.load(pgt_path)['accuracy']))
   if parallel.is_main_process():
+    np.savez(os.path.join(ctx.workdir, 'errors.npz'), **errors)
     report.write(results, ctx.workdir, title=ctx.config.title)
   return results
+
+
+def per_action(per: dict, seen: np.ndarray, actions: np.ndarray) -> dict:
+  """Mean MPJPE and PA-MPJPE per action over every recorded (frame, view), and their mean over
+  actions. per: {metric: [N, V]}; seen [N, V] bool; actions [N] str."""
+  out = {}
+  for a in sorted(set(actions)):
+    rows = actions == a
+    out[a] = {k: float(np.mean(per[k][rows][seen[rows]])) for k in ('mpjpe', 'pa_mpjpe')}
+  out['mean of actions'] = {k: float(np.mean([out[a][k] for a in sorted(set(actions))]))
+                            for k in ('mpjpe', 'pa_mpjpe')}
+  return out

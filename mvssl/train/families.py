@@ -1,15 +1,17 @@
-"""Model families: how each kind of network is trained and how it predicts poses.
+"""Model families: what network a run trains, on which codec, with which loss, and how it
+predicts poses. Rows of the run table (:mod:`mvssl.train.runs`) name a family.
 
-A :class:`Family` binds a network of :data:`mvssl.models.pose_net.MODELS` to its loss (run
-per device inside the one compiled step, :mod:`mvssl.train.step`) and to its prediction on a
-split for evaluation and P-GT. Rows of the run table (:mod:`mvssl.train.runs`) name a family.
+=========== =============================== ===================== ==========================
+family      network                         codec                 predicts
+=========== =============================== ===================== ==========================
+integral    IntegralPoseNet (images)        HeatmapCodec (eq. 4-8) a world pose per view
+algebraic   AlgebraicTriangulationNet (G)   HeatmapCodec           a triangulated pose per frame
+lifting     LiftingNet (2D joints)          RootRelativeCodec      a world-oriented pose per view
+=========== =============================== ===================== ==========================
 
-* ``integral``: the single-view model (paper section 3.1). Per view: volumetric heatmap
-  coordinates; loss ``l1 * L1 + mvc * L_MVC`` (paper eq. 10) against the codec's targets
-  (eq. 4-8); predicts one world pose per view (Pi with the root depth of the GT or P-GT).
-* ``algebraic``: the multi-view model G (Iskakov et al. 2019, algebraic triangulation): per-view
-  2D joints and confidences, confidence-weighted DLT over the views; loss ``l1 * L1_2D + mm_3d *
-  L1_3D`` (2D in heatmap cells, 3D in mm); predicts one triangulated world pose per frame.
+Losses run per device inside the one compiled step (:mod:`mvssl.train.step`) as
+``loss(model, batch, codec, weights, rng)``; see :mod:`mvssl.train.heatmap_family` and
+:mod:`mvssl.train.lifting_family`.
 """
 
 from __future__ import annotations
@@ -19,129 +21,25 @@ import functools
 from collections.abc import Callable
 from typing import NamedTuple
 
-import jax
-import jax.numpy as jnp
-import numpy as np
-import tqdm
-from flax import nnx
-
-from mvssl import losses
-from mvssl.geometry import triangulation
+from mvssl.geometry import root_relative
+from mvssl.models import lifting as lifting_model
+from mvssl.models import pose_net
+from mvssl.train import heatmap_family
+from mvssl.train import lifting_family
 
 
 class LossWeights(NamedTuple):
-  """Weights of a run's loss terms: l1 (L1, or G's 2D L1), mvc (L_MVC), mm_3d (G's 3D L1 per mm)."""
+  """Weights of a run's loss terms: l1 (L1, or G's 2D L1), mvc (L_MVC, eq. 10), mm_3d (G's 3D L1
+  per mm), l2 (lifting: MSE of the normalised outputs, Martinez et al.'s loss)."""
   l1: float = 1.0
   mvc: float = 0.0
   mm_3d: float = 0.0
+  l2: float = 0.0
 
 
-def _flat(x):
-  return x.reshape((-1,) + x.shape[2:])
-
-
-def integral_loss(model, batch, codec, weights: LossWeights):
-  """Paper eq. 10, L = l1 * L1 + mvc * L_MVC, of the single-view model on a batch (step module
-  docstring); L1 and L_MVC in depth-bin units (``codec.bin_mm``). -> (loss, {l1, mvc})."""
-  b, v = batch['images'].shape[:2]
-  pred, _ = model(_flat(batch['images']), train=True)
-  pred = pred.reshape((b, v) + pred.shape[1:])
-  target, root_depth = codec.encode_batch(batch['cams'], batch['pose_3d'])
-  valid = batch['view_valid']
-  l1 = losses.l1_loss(pred, target, batch['l1_w'][:, None] * valid)
-  mvc = losses.mvc_loss(codec, batch['cams'], pred, root_depth, unit_mm=codec.bin_mm,
-                        weight=batch['mvc_w'], view_mask=valid)
-  loss = losses.total_loss(l1, mvc, l1_weight=weights.l1, mvc_weight=weights.mvc)
-  return loss, dict(l1=l1, mvc=mvc)
-
-
-def algebraic_forward(model, batch, codec, train: bool):
-  """G: per-view 2D joints + confidences -> confidence-weighted DLT.
-
-  Returns:
-    (world pose [b, J, 3] mm, aux {'j2d' [b, V, J, 2] heatmap cells, 'conf' [b, V, J],
-    'valid' [b, J]}).
-  """
-  b, v = batch['images'].shape[:2]
-  j2d, conf = model(_flat(batch['images']), train=train)
-  j2d = j2d.reshape((b, v) + j2d.shape[1:])
-  conf = conf.reshape((b, v) + conf.shape[1:]) * batch['view_valid'][..., None]
-  pose, valid = triangulation.triangulate_batch(batch['cams'], j2d * codec.stride, conf)
-  return pose, dict(j2d=j2d, conf=conf, valid=valid)
-
-
-def algebraic_loss(model, batch, codec, weights: LossWeights):
-  """l1 * 2D L1 (heatmap cells) + mm_3d * 3D L1 of the triangulated pose (mm)."""
-  pose, aux = algebraic_forward(model, batch, codec, train=True)
-  target_2d = codec.encode_batch(batch['cams'], batch['pose_3d'])[0][..., :2]
-  w = batch['view_valid'][..., None, None].astype(pose.dtype)
-  l2d = jnp.sum(jnp.abs(aux['j2d'] - target_2d) * w) / jnp.maximum(
-      jnp.sum(w) * target_2d.shape[-2] * 2, 1.0)
-  l3d = jnp.mean(jnp.abs(pose - batch['pose_3d']))
-  mpjpe = jnp.mean(jnp.linalg.norm(pose - batch['pose_3d'], axis=-1))
-  return weights.l1 * l2d + weights.mm_3d * l3d, dict(l2d=l2d, l3d_mm=l3d, mpjpe_mm=mpjpe)
-
-
-@functools.partial(jax.jit, static_argnums=(0,))
-def _heatmaps(graphdef, params, batch_stats, images):
-  model = nnx.merge(graphdef, params, batch_stats)
-  return model(images, train=False)[0]
-
-
-@functools.partial(jax.jit, static_argnums=(0, 4))
-def _triangulate(graphdef, params, batch_stats, batch, codec):
-  model = nnx.merge(graphdef, params, batch_stats)
-  return algebraic_forward(model, batch, codec, train=False)
-
-
-def encode_split(codec, cams, poses, chunk: int = 512):
-  """The codec's targets of world poses [N, J, 3] mm in Camera[N, V], in chunks on the device.
-
-  Returns:
-    (target [N, V, J, 3], root_depth [N, V] mm), numpy.
-  """
-  enc = jax.jit(codec.encode_batch)
-  out = [enc(jax.tree.map(lambda a: a[i:i + chunk], cams), poses[i:i + chunk])
-         for i in range(0, len(poses), chunk)]
-  return (np.concatenate([np.asarray(o[0]) for o in out]),
-          np.concatenate([np.asarray(o[1]) for o in out]))
-
-
-def predict_views(state, d: dict, codec, batch_frames: int = 32) -> np.ndarray:
-  """Integral model: every view's prediction mapped to world with Pi and the root depth of
-  ``d['root_depth']`` [N, V] mm when given, else of ``d['pose_3d']`` [N, J, 3] (GT or P-GT).
-
-  Returns:
-    [N, V, J, 3] world mm.
-  """
-  out = []
-  n = len(d['images'])
-  root_depth = (d['root_depth'] if 'root_depth' in d else
-                encode_split(codec, d['cams'], d['pose_3d'])[1])
-  to_world = jax.jit(codec.decode_batch)
-  for i in range(0, n, batch_frames):
-    sl = slice(i, i + batch_frames)
-    imgs = d['images'][sl]
-    hm = _heatmaps(state.graphdef, state.params, state.batch_stats,
-                   imgs.reshape((-1,) + imgs.shape[2:]))
-    hm = hm.reshape(imgs.shape[:2] + hm.shape[1:])
-    cams = jax.tree.map(lambda a: a[sl], d['cams'])
-    out.append(np.asarray(to_world(cams, hm, root_depth[sl])))
-  return np.concatenate(out)
-
-
-def predict_triangulated(state, d: dict, codec, batch_frames: int = 16, desc: str = 'G'):
-  """Algebraic model G over a split -> (world poses [N, J, 3] mm, valid [N, J]), with a bar."""
-  poses, valid = [], []
-  n = len(d['images'])
-  for i in tqdm.trange(0, n, batch_frames, desc=desc, unit='batch', leave=False):
-    sl = slice(i, i + batch_frames)
-    batch = dict(images=d['images'][sl], cams=jax.tree.map(lambda a: a[sl], d['cams']),
-                 view_valid=d['view_valid'][sl])
-    p, aux = _triangulate(state.graphdef, state.params, state.batch_stats, batch, codec)
-    poses.append(np.asarray(p))
-    valid.append(np.asarray(aux['valid']))
-  return np.concatenate(poses), np.concatenate(valid)
+def _unchanged(state, arrays, codec):
+  del arrays, codec
+  return state
 
 
 @dataclasses.dataclass(frozen=True)
@@ -149,20 +47,43 @@ class Family:
   """A model family.
 
   Attributes:
-    name: the family's name (and its network's key in ``pose_net.MODELS``).
-    loss: loss(model, batch, codec, LossWeights) -> (loss [], aux dict), per device.
+    name: the family's name.
+    inputs: the split field the network reads ('images' or 'keypoints_2d').
+    build: build(config.model, axis_name=, seed=) -> the NNX network.
+    codec: codec(config.model) -> its codec (:mod:`mvssl.geometry.codec`).
+    loss: loss(model, batch, codec, LossWeights, rng) -> (loss [], aux dict), per device.
     per_view: True when it predicts one pose per view (evaluated per camera), False when one
       pose per multi-view frame (evaluated as a whole).
     predict: predict(state, split, codec) -> world poses [N, V, J, 3] (per_view) or [N, J, 3].
+    prepare: prepare(state, training arrays, codec) -> state, once before a fresh run trains.
+    project: project(config.model) -> params -> params after every update, or None.
+    root_relative: its world poses have the root at the origin (no root depth predicted).
   """
   name: str
+  inputs: str
+  build: Callable
+  codec: Callable
   loss: Callable
   per_view: bool
   predict: Callable
+  prepare: Callable = _unchanged
+  project: Callable | None = None
+  root_relative: bool = False
 
 
 FAMILIES = dict(
-    integral=Family('integral', integral_loss, True, predict_views),
-    algebraic=Family('algebraic', algebraic_loss, False,
-                     lambda state, d, codec: predict_triangulated(state, d, codec)[0]),
+    integral=Family('integral', 'images', functools.partial(pose_net.build, 'integral'),
+                    pose_net.heatmap_codec, heatmap_family.integral_loss, True,
+                    heatmap_family.predict_views),
+    algebraic=Family('algebraic', 'images', functools.partial(pose_net.build, 'algebraic'),
+                     pose_net.heatmap_codec, heatmap_family.algebraic_loss, False,
+                     lambda state, d, codec: heatmap_family.predict_triangulated(
+                         state, d, codec)[0]),
+    lifting=Family('lifting', 'keypoints_2d', lifting_model.build,
+                   lambda model_cfg: root_relative.RootRelativeCodec(),
+                   lifting_family.lifting_loss, True, lifting_family.predict_views,
+                   prepare=lifting_family.prepare,
+                   project=lambda model_cfg: functools.partial(
+                       lifting_model.max_norm, limit=float(model_cfg.lifting.max_norm)),
+                   root_relative=True),
 )

@@ -42,7 +42,7 @@ def check_finite(name, step, metrics):
 def train_loop(name: str, state: state_lib.TrainState, loss_fn, arrays, schedule, *,
                workdir: str, mesh, parallel_mode: str = 'shard_map', seed: int = 0,
                log_every: int = 50, save_every: int = 500, augment_fn=None,
-               num_threads: int = 4, prefetch: int = 16, callbacks=()):
+               num_threads: int = 4, prefetch: int = 16, callbacks=(), project=None):
   """Trains ``state`` for ``schedule.steps`` steps on ``arrays``, resuming from the workdir.
 
   Args:
@@ -58,6 +58,7 @@ def train_loop(name: str, state: state_lib.TrainState, loss_fn, arrays, schedule
       input pipeline's background threads (:mod:`mvssl.data.input_pipeline`).
     num_threads, prefetch: input pipeline threads and prefetch buffer (examples).
     callbacks: fns(step, metrics) called after every step on the host (metrics on device).
+    project: optional map of the parameters after every update (:func:`step.make_train_step`).
   Returns:
     The trained TrainState (replicated on the mesh).
   Raises:
@@ -85,7 +86,8 @@ def train_loop(name: str, state: state_lib.TrainState, loss_fn, arrays, schedule
                             f'iterator state; cannot resume the exact sample order')
   batches = input_pipeline.iterator(ds, num_threads=num_threads, prefetch=prefetch,
                                     state=data_state)
-  dp = parallel.DataParallel(step_lib.make_train_step(loss_fn), mesh, parallel=parallel_mode)
+  dp = parallel.DataParallel(step_lib.make_train_step(loss_fn, seed=seed, project=project), mesh,
+                             parallel=parallel_mode)
   state = dp.put_state(state)
   metrics_path = os.path.join(workdir, name, 'metrics.jsonl')
   t0, last_t, last_step = time.time(), time.time(), start

@@ -30,6 +30,19 @@ def table(results: dict) -> str:
   return '\n'.join(lines)
 
 
+def per_action_table(results: dict) -> str:
+  """Markdown: MPJPE / PA-MPJPE (mm) per action of every run with per-action results."""
+  models = list(results['actions'])
+  acts = list(next(iter(results['actions'].values())))
+  lines = ['| action | ' + ' | '.join(f'{m} MPJPE / PA-MPJPE' for m in models) + ' |',
+           '|---' * (1 + len(models)) + '|']
+  for a in acts:
+    lines.append(f'| {a} | ' + ' | '.join(
+        f'{results["actions"][m][a]["mpjpe"]:.1f} / {results["actions"][m][a]["pa_mpjpe"]:.1f}'
+        for m in models) + ' |')
+  return '\n'.join(lines)
+
+
 def markdown(results: dict, title: str = 'mvssl') -> str:
   """The whole report as markdown (see :func:`write`)."""
   md = [f'# {title}: per-camera results on the test split ({results["num_test_frames"]} frames)',
@@ -50,6 +63,8 @@ def markdown(results: dict, title: str = 'mvssl') -> str:
   for m, r in results['triangulated'].items():
     md.append(f'{m} (multi-view, all views triangulated) on the test split: MPJPE '
               f'{r["mpjpe"]:.1f} mm, PA-MPJPE {r["pa_mpjpe"]:.1f} mm.')
+  if 'actions' in results:
+    md += ['', per_action_table(results)]
   runs = results['runs']
   md += ['', 'Runs:', ''] + [f'- {runs[m]["description"]}'
                              for m in sorted(runs, key=lambda m: runs[m]['order'])]

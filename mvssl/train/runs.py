@@ -4,14 +4,16 @@
 ``--config.stage=NAME``) to a row (configs/default.py: ``run``)::
 
   label       its name in the report
-  family      model family (:data:`mvssl.train.families.FAMILIES`): integral | algebraic
+  family      model family (:data:`mvssl.train.families.FAMILIES`): integral | algebraic |
+              lifting
   init_from   run whose trained parameters it starts from ('' = fresh initialisation)
   init_seed   added to config.seed for the fresh initialisation of the network
   schedule    block of config.schedules giving steps, batch size, learning rate, warm-up
   data        the data mix: gt (labeled frames with GT), pgt (unlabeled frames with P-GT, those
               whose P-GT is valid for every joint), mvc_frames (which frames get the MVC term:
               none | all | unlabeled)
-  weights     loss weights: l1, mvc (paper eq. 10), mm_3d (G's 3D term, per mm)
+  weights     loss weights: l1, mvc (paper eq. 10), mm_3d (G's 3D term, per mm), l2 (lifting:
+              MSE of the normalised outputs)
   report      column (a column of the per-camera table) | below (one line under it) | none
   order       position in the report and, among independent runs, in ``stage=all``
 
@@ -68,7 +70,7 @@ def _row(name: str, r, schedules) -> Run:
              init_seed=int(r.init_seed), schedule=r.schedule, gt=bool(r.data.gt),
              pgt=bool(r.data.pgt), mvc_frames=r.data.mvc_frames,
              weights=families.LossWeights(l1=float(r.weights.l1), mvc=float(r.weights.mvc),
-                                          mm_3d=float(r.weights.mm_3d)),
+                                          mm_3d=float(r.weights.mm_3d), l2=float(r.weights.l2)),
              report=r.report, order=int(r.order))
 
 
@@ -126,8 +128,12 @@ def describe(run: Run, schedule) -> str:
   """One line for the report: what the run trains on, from what, with which loss."""
   data = ' + '.join(n for n, on in (('GT', run.gt), ('P-GT', run.pgt)) if on)
   if families.FAMILIES[run.family].per_view:
-    loss = f'{run.weights.l1:g} L1' + (f' + {run.weights.mvc:g} MVC (frames: {run.mvc_frames})'
-                                       if run.weights.mvc else '')
+    terms = [f'{run.weights.l1:g} L1'] if run.weights.l1 else []
+    if run.weights.l2:
+      terms.append(f'{run.weights.l2:g} MSE (normalised)')
+    if run.weights.mvc:
+      terms.append(f'{run.weights.mvc:g} MVC (frames: {run.mvc_frames})')
+    loss = ' + '.join(terms) or '0'
   else:
     loss = f'{run.weights.l1:g} 2D L1 + {run.weights.mm_3d:g} 3D L1 (mm)'
   start = f'from {run.init_from}' if run.init_from else 'from scratch'

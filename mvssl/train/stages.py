@@ -25,35 +25,51 @@ from mvssl import parallel
 from mvssl.data import arrays as arrays_lib
 from mvssl.geometry import triangulation
 from mvssl.train import families
+from mvssl.train import heatmap_family
 from mvssl.train.context import Context
 
 log = logging.getLogger('mvssl')
 PGT_SOURCES = ('model', 'detections')
 
 
-def frames_of(d: dict, poses, *, mvc_w: float, keep=None) -> dict:
-  """Training arrays of a split (step module docstring): ``d``'s images, cameras and views with
-  world poses [N, J, 3] mm (GT or P-GT), L1 weight 1 and MVC weight ``mvc_w`` per frame;
-  ``keep`` optionally selects frames (indices)."""
-  out = dict(images=d['images'], cams=d['cams'], view_valid=d['view_valid'],
-             pose_3d=np.asarray(poses, np.float32))
+def frames_of(d: dict, poses, *, mvc_w: float, keep=None, inputs: str = 'images') -> dict:
+  """Training arrays of a split (step module docstring): ``d``'s network inputs (``inputs``:
+  images or keypoints_2d), cameras and views with world poses [N, J, 3] mm (GT or P-GT), L1
+  weight 1 and MVC weight ``mvc_w`` per frame; ``keep`` optionally selects frames (indices)."""
+  out = {inputs: d[inputs], 'cams': d['cams'], 'view_valid': d['view_valid'],
+         'pose_3d': np.asarray(poses, np.float32)}
   n = len(out['pose_3d'])
   out['l1_w'] = np.ones(n, np.float32)
   out['mvc_w'] = np.full(n, float(mvc_w), np.float32)
   return out if keep is None else arrays_lib.take(out, keep)
 
 
+def _inputs(ctx: Context, run, split: str) -> dict:
+  d = ctx.split(split)
+  need = families.FAMILIES[run.family].inputs
+  if need not in d:
+    raise ValueError(f'run {run.name!r} (family {run.family}) reads {need}, which split {split!r} '
+                     f'of the data does not have (dataset {ctx.config.data.dataset!r})')
+  return d
+
+
 def training_arrays(ctx: Context, run) -> dict:
-  """The run's data mix: labeled frames with GT and/or unlabeled frames with valid P-GT."""
+  """The run's data mix: labeled frames with GT and/or unlabeled frames with valid P-GT.
+
+  Raises:
+    ValueError: when the data lacks what the run's family reads (images or 2D joints).
+  """
   parts = []
+  inputs = families.FAMILIES[run.family].inputs
   if run.gt:
-    lab = ctx.split('labeled')
-    parts.append(frames_of(lab, lab['pose_3d'], mvc_w=run.mvc_frames == 'all'))
+    lab = _inputs(ctx, run, 'labeled')
+    parts.append(frames_of(lab, lab['pose_3d'], mvc_w=run.mvc_frames == 'all', inputs=inputs))
   if run.pgt:
+    unl = _inputs(ctx, run, 'unlabeled')
     pgt = pseudo_label(ctx)
     keep = np.nonzero(np.all(pgt['valid'], axis=-1))[0]
-    parts.append(frames_of(ctx.split('unlabeled'), pgt['pose_world'],
-                           mvc_w=run.mvc_frames != 'none', keep=keep))
+    parts.append(frames_of(unl, pgt['pose_world'], mvc_w=run.mvc_frames != 'none', keep=keep,
+                           inputs=inputs))
   return functools.reduce(arrays_lib.concat, parts)
 
 
@@ -69,8 +85,12 @@ def train(ctx: Context, name: str):
     start = ctx.restore(run.init_from)
     state = state.replace(params=start.params, batch_stats=start.batch_stats)
   family = families.FAMILIES[run.family]
-  loss = functools.partial(family.loss, codec=ctx.codec, weights=run.weights)
-  return ctx.train(run, state, loss, training_arrays(ctx, run))
+  codec = ctx.codec(run)
+  arrays = training_arrays(ctx, run)
+  if not run.init_from:
+    state = family.prepare(state, arrays, codec)
+  loss = functools.partial(family.loss, codec=codec, weights=run.weights)
+  return ctx.train(run, state, loss, arrays)
 
 
 def detections_pgt(d: dict, min_score: float):
@@ -131,13 +151,15 @@ def _pseudo_label(ctx: Context) -> dict:
     log.info('[pseudo_label] reusing %s', path)
     return out
   if cfg.source == 'model':
-    poses, valid = families.predict_triangulated(ctx.restore(cfg.run), d, ctx.codec,
-                                                 desc='P-GT (G on unlabeled)')
+    poses, valid = heatmap_family.predict_triangulated(
+        ctx.restore(cfg.run), d, ctx.codec(ctx.runs[cfg.run]), desc='P-GT (G on unlabeled)')
   else:
     poses, valid = detections_pgt(d, float(cfg.min_score))
   if not np.all(np.isfinite(poses)):
     raise FloatingPointError(f'[pseudo_label] {cfg.source} produced non-finite poses')
-  target, root_depth = families.encode_split(ctx.codec, d['cams'], poses)
+  # Targets in the codec of the first run that trains on the P-GT (stored with it, paper step 3).
+  first = next((r for r in ctx.runs.values() if r.pgt), next(iter(ctx.runs.values())))
+  target, root_depth = heatmap_family.encode_split(ctx.codec(first), d['cams'], poses)
   acc = {'valid_fraction': float(np.mean(valid))}
   if np.all(d['has_pose_3d']):   # score against the hidden GT when the unlabeled data has one
     acc.update({k: float(np.mean(v)) for k, v in

@@ -42,24 +42,44 @@ class TrainState:
 
 
 OPTIMIZERS = ('adam', 'adamw')
+DECAYS = ('cosine', 'exponential')
+
+
+def learning_rate(opt_cfg, schedule):
+  """The learning rate per step: linear warm-up to ``lr`` over ``warmup`` steps, then cosine
+  decay to ``lr * final_lr_fraction`` at ``steps`` ('cosine'), or ``lr * decay_rate **
+  (step / decay_steps)`` (``decay='exponential'``, Martinez et al.'s).
+
+  Raises:
+    ValueError: for an unknown decay.
+  """
+  if schedule.decay not in DECAYS:
+    raise ValueError(f'schedule decay must be one of {DECAYS}, got {schedule.decay!r}')
+  if schedule.decay == 'exponential':
+    return optax.join_schedules(
+        [optax.linear_schedule(0.0, schedule.lr, max(1, schedule.warmup)),
+         optax.exponential_decay(schedule.lr, schedule.decay_steps, schedule.decay_rate)],
+        [max(1, schedule.warmup)])
+  return optax.warmup_cosine_decay_schedule(
+      0.0, schedule.lr, max(1, schedule.warmup), max(schedule.steps, schedule.warmup + 1),
+      schedule.lr * opt_cfg.final_lr_fraction)
 
 
 def make_optimizer(opt_cfg, schedule) -> optax.GradientTransformation:
-  """The optimizer of a run: global-norm clipping, then Adam (the paper's) or AdamW, with linear
-  warm-up and cosine decay of the learning rate.
+  """The optimizer of a run: global-norm clipping, then Adam (the paper's) or AdamW, with the
+  learning rate of :func:`learning_rate`.
 
   Args:
     opt_cfg: ``config.optimizer``: name ('adam' | 'adamw'), clip (global norm; 0 = none),
-      weight_decay (adamw only), final_lr_fraction (of lr at the last step).
-    schedule: a block of ``config.schedules``: lr, steps, warmup.
+      weight_decay (adamw only), final_lr_fraction (of lr at the last step, cosine decay).
+    schedule: a block of ``config.schedules``: lr, steps, warmup, decay (cosine | exponential),
+      decay_rate and decay_steps (exponential).
   Raises:
     ValueError: for an unknown optimizer name.
   """
   if opt_cfg.name not in OPTIMIZERS:
     raise ValueError(f'config.optimizer.name must be one of {OPTIMIZERS}, got {opt_cfg.name!r}')
-  sched = optax.warmup_cosine_decay_schedule(
-      0.0, schedule.lr, max(1, schedule.warmup), max(schedule.steps, schedule.warmup + 1),
-      schedule.lr * opt_cfg.final_lr_fraction)
+  sched = learning_rate(opt_cfg, schedule)
   opt = (optax.adamw(sched, weight_decay=opt_cfg.weight_decay) if opt_cfg.name == 'adamw'
          else optax.adam(sched))
   clip = optax.clip_by_global_norm(opt_cfg.clip) if opt_cfg.clip > 0 else optax.identity()

@@ -8,6 +8,7 @@ Batches are dicts of arrays with a leading frame axis b (the device's shard) and
   pose_3d     [b, J, 3]       world mm (GT or P-GT): the families' losses make their targets
                               from it and the (possibly augmented) cameras
   l1_w, mvc_w [b]             per-frame weights of the L1 and MVC terms (the run's data mix)
+  keypoints_2d [b, V, J, 3]   instead of images, for 2D-input families (lifting): px, score
 
 :func:`make_train_step` wraps a family's loss (:mod:`mvssl.train.families`) into
 ``step(state, batch) -> (state, metrics)`` with the named axis 'data' bound by
@@ -24,23 +25,30 @@ from flax import nnx
 from mvssl.parallel import AXIS
 
 
-def make_train_step(loss_fn):
-  """Per-device step(state, batch) -> (state, metrics) for ``loss_fn(model, batch)``.
+def make_train_step(loss_fn, *, seed: int = 0, project=None):
+  """Per-device step(state, batch) -> (state, metrics) for ``loss_fn(model, batch, rng=key)``.
 
   ``loss_fn`` returns (loss [], aux dict of [] metrics); the step adds 'loss', 'grad_norm' and
-  'param_norm' to the metrics.
+  'param_norm' to the metrics. ``key`` is ``fold_in(fold_in(key(seed), step), device index)``
+  (e.g. for dropout). ``project``, when given, maps the parameters after every update (e.g. a
+  max-norm constraint).
   """
 
   def step(state, batch):
+    key = jax.random.fold_in(jax.random.fold_in(jax.random.key(seed), state.step),
+                             jax.lax.axis_index(AXIS))
+
     def wrapped(params):
       model = nnx.merge(state.graphdef, params, state.batch_stats, copy=True)
-      loss, aux = loss_fn(model, batch)
+      loss, aux = loss_fn(model, batch, rng=key)
       return loss, (aux, nnx.state(model, nnx.BatchStat))
 
     (loss, (aux, batch_stats)), grads = jax.value_and_grad(wrapped, has_aux=True)(state.params)
     grads = jax.lax.pmean(grads, AXIS)
     updates, opt_state = state.tx.update(grads, state.opt_state, state.params)
     params = optax.apply_updates(state.params, updates)
+    if project is not None:
+      params = project(params)
     metrics = dict(loss=loss, **aux)
     metrics = jax.lax.pmean(metrics, AXIS)
     metrics['grad_norm'] = optax.global_norm(grads)

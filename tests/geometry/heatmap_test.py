@@ -26,7 +26,7 @@ class HeatmapCodecTest(chex.TestCase):
                                atol=1e-4)
     self.assertAlmostEqual(float(hm[1, 2]), (0.5 + 1) * 0.5 * 16, places=4)
     self.assertAlmostEqual(float(hm[2, 2]), 0.0, places=4)
-    self.assertAlmostEqual(codec.bin_mm, 125.0)
+    self.assertAlmostEqual(codec.unit_mm, 125.0)
     np.testing.assert_allclose(codec.decode(cam, hm, root_depth), pose, atol=1e-2)
     # Hashable: a static argument of jitted functions.
     self.assertEqual(hash(codec), hash(heatmap.HeatmapCodec(4.0, 16, 2000.0)))

@@ -1,0 +1,74 @@
+"""The 2D-to-3D lifting baseline (Martinez et al. 2017) on all of the real Human3.6M motion, and the
+method applied to it (P-GT by DLT of the unlabeled frames' 2D, fine-tuning with L1 + MVC).
+
+  python launch.py --config=configs/lifting.py:a --workdir=runs/lifting_a        # (a), exact 2D
+  python launch.py --config=configs/lifting.py:a_noisy --workdir=runs/lifting_an  # (a), noisy 2D
+  python launch.py --config=configs/lifting.py:b --workdir=runs/lifting_b        # (b)
+  python launch.py --config=configs/lifting.py:c --workdir=runs/lifting_c        # (c)
+
+Protocols (subjects of $MVSSL_SHARED_DATA/h36m_motion, 10 Hz, each frame seen by its subject's
+four official cameras):
+
+  a        supervised: train S1,S5,S6,S7,S8 (3D), test S9,S11; Protocol #1 / #2 per action and
+           their mean, as the literature reports; exact projected 2D (a) or the detector-noise
+           model of mvssl/data/motion2d.py (a_noisy). One run, Martinez et al.'s loss (MSE of the
+           normalised outputs), exponential learning-rate decay.
+  b        the paper's semi-supervised split: labeled S1,S5,S6, unlabeled S7,S8 (2D only), test
+           S9,S11, noisy 2D everywhere; P-GT: confidence-weighted DLT of the unlabeled frames'
+           4-view 2D; Base / L1-only / Ours as for the image model, over seeds 0, 1, 2.
+  c        the harder split: labeled S1 only, unlabeled S5,S6,S7,S8; otherwise as b.
+
+The data block's fields: configs/default.py (motion2d_data); the network's: model.lifting.
+"""
+
+import os
+
+from configs import default
+
+PROTOCOLS = ('a', 'a_noisy', 'b', 'c')
+
+
+def _lift_schedule(steps):
+  return default.schedule(steps, 64, 1e-3, warmup=0, decay='exponential', decay_rate=0.96,
+                          decay_steps=max(1, steps // 20))
+
+
+def get_config(arg=None):
+  """arg: the protocol, one of PROTOCOLS (default 'b')."""
+  arg = arg or 'b'
+  if arg not in PROTOCOLS:
+    raise ValueError(f'configs/lifting.py:ARG must be one of {PROTOCOLS}, got {arg!r}')
+  c = default.get_config()
+  c.title = f'mvssl lifting baseline on real Human3.6M motion, protocol ({arg[0]})'
+  root = os.path.join(os.environ.get('MVSSL_SHARED_DATA', '../shared/data'), 'h36m_motion')
+  c.data = default.motion2d_data()
+  c.data.motion_path = os.path.join(root, 'h36m_real_motion_17j_10hz.npz')
+  c.data.cameras_path = os.path.join(root, 'h36m_cameras.json')
+  c.input.augment = 'none'
+  c.input.prefetch = 256
+  c.log_every = 200
+  c.save_every = 2000
+  c.pseudo_label.source = 'detections'    # DLT of the unlabeled frames' (noisy) 2D, 4 views
+  c.pseudo_label.min_score = 0.0
+  if arg.startswith('a'):
+    c.data.subjects.update(labeled=['S1', 'S5', 'S6', 'S7', 'S8'], unlabeled=[])
+    c.data.noise = 'detector' if arg == 'a_noisy' else 'none'
+    c.schedules = default.ConfigDict(dict(lift=_lift_schedule(6000)))
+    c.runs = default.ConfigDict(dict(
+        supervised=default.run('Lifting (Martinez et al.)', 'lifting', 'lift', l1=0.0, l2=1.0)))
+    return c
+  c.data.noise = 'detector'
+  if arg == 'c':
+    c.data.subjects.update(labeled=['S1'], unlabeled=['S5', 'S6', 'S7', 'S8'])
+  c.seeds = (0, 1, 2)
+  c.schedules = default.ConfigDict(dict(lift=_lift_schedule(3000),
+                                        finetune=_lift_schedule(2000)))
+  c.schedules.finetune.lr = 5e-4
+  c.runs = default.ConfigDict(dict(
+      base=default.run('Base (pre-training only)', 'lifting', 'lift', report='below', order=0),
+      base_gt=default.run('Base', 'lifting', 'finetune', init_from='base', order=1),
+      l1_only=default.run('L1-only', 'lifting', 'finetune', init_from='base', pgt=True,
+                          mvc_frames='all', order=3),
+      ours=default.run('Ours', 'lifting', 'finetune', init_from='base', pgt=True,
+                       mvc_frames='all', mvc=0.1, order=4)))
+  return c

@@ -1,0 +1,113 @@
+"""An experiment repeated over seeds (``config.seeds``): one workdir per seed
+(``WORKDIR/seed_S``, resumable, datasets shared in ``WORKDIR/data``), then the table of every
+reported run as mean +- std over seeds, and paired intervals of consecutive columns (e.g.
+L1-only - Base, Ours - L1-only) on the seed-averaged per-(frame, view) errors ->
+``WORKDIR/seeds.{md,json,png}``.
+
+The seed changes the model initialisation, the data order and the augmentation; the data (and a
+detector-noise draw) stay fixed.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+
+import numpy as np
+
+from mvssl import parallel
+from mvssl import plots
+from mvssl import stats
+
+log = logging.getLogger('mvssl')
+
+
+def run(config, workdir: str, experiment) -> dict:
+  """Runs ``experiment(config with seed S, WORKDIR/seed_S)`` for every S in ``config.seeds``
+  and writes the aggregate (module docstring). Returns the aggregate dict."""
+  per_seed = {}
+  for s in config.seeds:
+    c = config.copy_and_resolve_references()
+    with c.unlocked():
+      c.seed, c.seeds = int(s), ()
+      for d in (c.data, c.unlabeled_data):
+        if d is not None and 'data_dir' in d and not d.data_dir:
+          d.data_dir = os.path.join(workdir, 'data')
+    log.info('[seeds] seed %d of %s', s, tuple(config.seeds))
+    per_seed[int(s)] = experiment(c, os.path.join(workdir, f'seed_{s}'))
+  out = aggregate(per_seed, {s: os.path.join(workdir, f'seed_{s}') for s in per_seed})
+  if parallel.is_main_process():
+    write(out, workdir, config.title)
+  return out
+
+
+def aggregate(per_seed: dict, workdirs: dict) -> dict:
+  """Mean +- std over seeds of every per-camera number, and paired intervals (module docstring)."""
+  first = next(iter(per_seed.values()))
+  runs = first['runs']
+  columns = _columns(first)
+  out = dict(seeds=sorted(per_seed), cameras=first['cameras'],
+             num_test_frames=first['num_test_frames'], models={}, pairs=[], runs=runs)
+  for m in first['models']:
+    out['models'][m] = {}
+    for cam in first['models'][m]:
+      out['models'][m][cam] = {}
+      for k in ('mpjpe', 'pa_mpjpe'):
+        mean, std = stats.mean_std([r['models'][m][cam][k] for r in per_seed.values()])
+        out['models'][m][cam][k] = dict(mean=mean, std=std)
+  errors = [np.load(os.path.join(w, 'errors.npz')) for w in workdirs.values()]
+  for a, b in zip(columns[1:], columns[:-1]):
+    ea, eb = (np.mean([e[f'{runs[m]["name"]}/mpjpe'] for e in errors], axis=0) for m in (a, b))
+    out['pairs'].append(dict(a=a, b=b, **stats.paired_interval(ea, eb)))
+  if 'pgt' in first and 'mpjpe' in first['pgt']:
+    out['pgt_mpjpe'] = dict(zip(('mean', 'std'), stats.mean_std(
+        [r['pgt']['mpjpe'] for r in per_seed.values()])))
+  return out
+
+
+def _columns(out: dict) -> list[str]:
+  return [m for m in sorted(out['runs'], key=lambda m: out['runs'][m]['order'])
+          if out['runs'][m]['report'] == 'column' and m in out['models']]
+
+
+def markdown(out: dict, title: str) -> str:
+  """The aggregate as markdown: the per-camera table (mean +- std) and the paired intervals."""
+  cols = _columns(out)
+  lines = [f'# {title}: {len(out["seeds"])} seeds ({", ".join(map(str, out["seeds"]))}), '
+           f'{out["num_test_frames"]} test frames', '',
+           'MPJPE / PA-MPJPE (mm), mean +- std over seeds.', '',
+           '| camera | ' + ' | '.join(cols) + ' |', '|---' * (1 + len(cols)) + '|']
+  def cell(r):
+    return (f'{r["mpjpe"]["mean"]:.1f} +- {r["mpjpe"]["std"]:.1f} / '
+            f'{r["pa_mpjpe"]["mean"]:.1f} +- {r["pa_mpjpe"]["std"]:.1f}')
+  for cam in list(out['cameras']) + ['mean']:
+    cells = [cell(out['models'][m][cam]) for m in cols]
+    lines.append(f'| {cam} | ' + ' | '.join(cells) + ' |')
+  lines += ['', 'Paired differences of MPJPE (seed-averaged per frame and view; bootstrap over '
+            'frames, 95%):', '']
+  for p in out['pairs']:
+    verdict = ('lower' if p['high'] < 0 else 'higher' if p['low'] > 0 else 'not different')
+    lines.append(f'- {p["a"]} - {p["b"]}: {p["mean"]:+.2f} mm [{p["low"]:+.2f}, {p["high"]:+.2f}] '
+                 f'over {p["frames"]} frames: {p["a"]} is {verdict}')
+  if 'pgt_mpjpe' in out:
+    lines += ['', f'P-GT vs hidden GT: MPJPE {out["pgt_mpjpe"]["mean"]:.1f} +- '
+              f'{out["pgt_mpjpe"]["std"]:.1f} mm.']
+  return '\n'.join(lines) + '\n'
+
+
+def write(out: dict, workdir: str, title: str) -> str:
+  """seeds.md (printed too), seeds.json and seeds.png in ``workdir``."""
+  text = markdown(out, title)
+  with open(os.path.join(workdir, 'seeds.md'), 'w') as f:
+    f.write(text)
+  with open(os.path.join(workdir, 'seeds.json'), 'w') as f:
+    json.dump(out, f, indent=2)
+  cols = _columns(out)
+  cams = list(out['cameras']) + ['mean']
+  if cols:
+    plots.grouped_bars(cams, {'MPJPE (mm), mean over seeds': {
+        m: [out['models'][m][c]['mpjpe']['mean'] for c in cams] for m in cols}},
+        os.path.join(workdir, 'seeds.png'), title)
+  print(text, flush=True)
+  return text

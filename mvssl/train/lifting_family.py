@@ -1,0 +1,77 @@
+"""The lifting family (Martinez et al. 2017, :mod:`mvssl.models.lifting`) on the root-relative
+codec (:mod:`mvssl.geometry.root_relative`): 2D joints in, the root-relative camera-frame pose out.
+
+Loss of a lifting run: ``l1 * L1 (mm) + l2 * MSE (normalised outputs, the paper's loss) + mvc *
+L_MVC (mm)``; L_MVC compares the views' predictions rotated into world orientation (R^T), so it
+needs no root depth. Dropout draws from the step's ``rng``.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from flax import nnx
+
+from mvssl import losses
+from mvssl.train import state as state_lib
+
+
+def _flat(x):
+  return x.reshape((-1,) + x.shape[2:])
+
+
+def lifting_loss(model, batch, codec, weights, rng=None):
+  """The loss of a lifting run on a batch: keypoints_2d [b, V, J, 3], cams [b, V], view_valid,
+  pose_3d [b, J, 3] world mm, l1_w / mvc_w [b]. -> (loss, {l1, l2, mvc})."""
+  b, v, j = batch['keypoints_2d'].shape[:3]
+  raw = model.raw(_flat(batch['keypoints_2d'][..., :2]), train=True, key=rng)  # [b*v, 3(J-1)]
+  pred = model.from_raw(raw).reshape(b, v, j, 3)                               # mm
+  target, root_depth = codec.encode_batch(batch['cams'], batch['pose_3d'])    # [b, V, J, 3] mm
+  w = batch['l1_w'][:, None] * batch['view_valid']                            # [b, V]
+  l1 = losses.l1_loss(pred / codec.unit_mm, target / codec.unit_mm, w)
+  err = (raw - model.normalised(model.targets(_flat(target)))) ** 2           # [b*v, 3(J-1)]
+  l2 = jnp.sum(jnp.mean(err, axis=-1) * w.reshape(-1)) / jnp.maximum(jnp.sum(w), 1.0)
+  mvc = losses.mvc_loss(codec, batch['cams'], pred, root_depth, unit_mm=codec.unit_mm,
+                        weight=batch['mvc_w'], view_mask=batch['view_valid'])
+  loss = losses.total_loss(l1, mvc, l1_weight=weights.l1, mvc_weight=weights.mvc)
+  return loss + weights.l2 * l2, dict(l1=l1, l2=l2, mvc=mvc)
+
+
+@functools.partial(jax.jit, static_argnums=(0,))
+def _lift(graphdef, params, batch_stats, kp):
+  model = nnx.merge(graphdef, params, batch_stats)
+  return model(kp, train=False)
+
+
+def predict_views(state, d: dict, codec, batch_frames: int = 1024) -> np.ndarray:
+  """Every view's lifted pose in world orientation (Pi = R^T), root at the origin.
+
+  Returns:
+    [N, V, J, 3] mm (compare root-aligned).
+  """
+  n, v, j = d['keypoints_2d'].shape[:3]
+  to_world = jax.jit(codec.decode_batch)
+  out = []
+  for i in range(0, n, batch_frames):
+    kp = np.asarray(d['keypoints_2d'][i:i + batch_frames, ..., :2])
+    pred = _lift(state.graphdef, state.params, state.batch_stats, kp.reshape(-1, j, 2))
+    pred = pred.reshape(kp.shape[:2] + (j, 3))
+    cams = jax.tree.map(lambda a: a[i:i + batch_frames], d['cams'])
+    out.append(np.asarray(to_world(cams, pred, jnp.zeros(kp.shape[:2]))))
+  return np.concatenate(out)
+
+
+def prepare(state: state_lib.TrainState, arrays: dict, codec) -> state_lib.TrainState:
+  """Sets a fresh lifting network's normalisation statistics from its training arrays (every
+  view of every frame: keypoints_2d and the codec's targets of pose_3d)."""
+  kp = np.asarray(arrays['keypoints_2d'][..., :2], np.float32)
+  target = np.concatenate([np.asarray(t) for t in [
+      jax.jit(codec.encode_batch)(jax.tree.map(lambda a: a[i:i + 4096], arrays['cams']),
+                                  np.asarray(arrays['pose_3d'][i:i + 4096]))[0]
+      for i in range(0, len(kp), 4096)]])
+  model = state.model()
+  model.set_statistics(kp.reshape(-1, *kp.shape[2:]), target.reshape(-1, *target.shape[2:]))
+  return state.replace(batch_stats=nnx.state(model, nnx.BatchStat))
