@@ -173,6 +173,10 @@ def get_config(arg=None):
   i.rotation_deg = 30.0      # geometric: in-plane rotation range (+-)
   i.flip_prob = 0.5          # geometric: chance of a horizontal flip (L/R joints swapped)
 
+  c.pose2sim = ConfigDict()  # the pose2sim experiment (configs/pose2sim.py)
+  # fraction of the recording's frames (the last ones) kept out of fine-tuning, reported apart
+  c.pose2sim.holdout_fraction = 0.0
+
   c.pseudo_label = p = ConfigDict()
   p.source = 'model'         # model (G) | detections (DLT of the dataset's 2D detections)
   p.run = 'multi'            # source model: the algebraic run of c.runs that makes the P-GT

@@ -1,13 +1,20 @@
 """The real 4-camera Pose2Sim recording as unlabeled calibrated multi-view data, read through the
 bring-your-own path (configs/recording.py): P-GT from its 2D detections by confidence-weighted
-DLT, Base pre-trained on the embedded rendered data, then fine-tuned on the real crops with
-L1 + 0.1 MVC; reports per view the P-GT reprojection error and the MVC disagreement before and
-after, and the agreement of the P-GT with the recording's own reader.
+DLT, Base pre-trained on labeled data, then fine-tuned on the recording with L1 + 0.1 MVC;
+reports per view the P-GT reprojection error and the MVC disagreement before and after, and the
+agreement of the P-GT with the recording's own reader.
 
   python launch.py --config=configs/pose2sim.py --workdir=runs/pose2sim
+  python launch.py --config=configs/pose2sim.py:lifting --workdir=runs/pose2sim_lifting
 
-Base is run ``base`` of the embedded default; run in the default's workdir
-(--workdir=runs/default) to reuse its finished Base instead of training one.
+Default: the image model; Base is run ``base`` of the embedded default (renders only); run in
+the default's workdir (--workdir=runs/default) to reuse its finished Base. The 10 frames with
+images are both fine-tuned on and measured (no 3D exists there).
+
+``:lifting``: the lifting model (Martinez et al.), Base trained on the real Human3.6M motion's
+2D with the detector-noise model and per-pose 2D normalisation (the recording's cameras differ
+from Human3.6M's), then fine-tuned on the recording's detections of all 100 video frames; the
+last half of the frames is held out of fine-tuning and reported apart.
 
 The recording is read from $MVSSL_SHARED_DATA/pose2sim_balancing (default ../shared/data).
 """
@@ -18,7 +25,10 @@ from configs import default
 
 
 def get_config(arg=None):
-  c = default.get_config(arg)
+  """arg: '' (the image model) or 'lifting'."""
+  if arg not in (None, '', 'lifting'):
+    raise ValueError(f'configs/pose2sim.py:ARG must be empty or lifting, got {arg!r}')
+  c = default.get_config()
   c.title = 'mvssl on the Pose2Sim balancing recording'
   c.experiment = 'pose2sim'
   shared = os.environ.get('MVSSL_SHARED_DATA', '../shared/data')
@@ -26,10 +36,37 @@ def get_config(arg=None):
   c.pseudo_label.source = 'detections'
   c.pseudo_label.min_score = 0.3   # detections below this confidence get DLT weight 0
   c.schedules.finetune.update(steps=300, batch_size=4, lr=5e-4)
+  if arg == 'lifting':
+    return _lifting(c, shared)
   c.runs = default.ConfigDict(dict(
       base=c.runs.base,
       pose2sim_ours=default.run('Fine-tuned (L1 + MVC)', 'integral', 'finetune',
                                 init_from='base', gt=False, pgt=True, mvc_frames='all', mvc=0.1,
                                 report='none', order=1)))
   c.runs.base.label = 'Base'
+  return c
+
+
+def _lifting(c, shared):
+  c.title = 'mvssl lifting model on the Pose2Sim balancing recording'
+  root = os.path.join(shared, 'h36m_motion')
+  c.data = default.motion2d_data()
+  c.data.motion_path = os.path.join(root, 'h36m_real_motion_17j_10hz.npz')
+  c.data.cameras_path = os.path.join(root, 'h36m_cameras.json')
+  c.data.subjects.update(labeled=['S1', 'S5', 'S6', 'S7', 'S8'], unlabeled=[])
+  c.data.noise = 'detector'
+  c.model.lifting.pose_norm = True
+  c.unlabeled_data.update(images='', video='videos/{camera}.mp4')   # all 100 frames
+  c.pose2sim.holdout_fraction = 0.5
+  c.input.augment = 'none'
+  c.log_every = 100
+  c.schedules = default.ConfigDict(dict(
+      lift=default.schedule(6000, 64, 1e-3, warmup=0, decay='exponential', decay_rate=0.96,
+                            decay_steps=300),
+      finetune=default.schedule(300, 8, 2e-4, warmup=0)))
+  c.runs = default.ConfigDict(dict(
+      base=default.run('Base', 'lifting', 'lift', l1=0.0, l2=1.0, report='none', order=0),
+      pose2sim_ours=default.run('Fine-tuned (L1 + MVC)', 'lifting', 'finetune',
+                                init_from='base', gt=False, pgt=True, mvc_frames='all', mvc=0.1,
+                                report='none', order=1)))
   return c

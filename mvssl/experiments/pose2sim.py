@@ -28,6 +28,7 @@ import numpy as np
 
 from mvssl import parallel
 from mvssl import plots
+from mvssl.data import arrays as arrays_lib
 from mvssl.data import h36m
 from mvssl.data import pose2sim as p2s
 from mvssl.geometry import camera as camlib
@@ -110,23 +111,29 @@ def run(config, workdir: str) -> dict:
   pgt = stages.pseudo_label(ctx)                 # DLT of the stored detections (crop cameras)
   frames = [int(f) for f in d['frame']]
   agree = np.linalg.norm(pgt['pose_world'] - poses[frames], axis=-1)
-  trained = {r.label: stages.train(ctx, r.name) for r in ctx.runs.values()}
+  n_tune = len(frames) - int(round(config.pose2sim.holdout_fraction * len(frames)))
+  trained = {r.label: stages.train(ctx, r.name, arrays=_tuning_arrays(ctx, r, n_tune))
+             for r in ctx.runs.values()}
 
-  out = dict(views=names, frames=frames, models={},
+  out = dict(views=names, frames=frames, tuning_frames=frames[:n_tune], models={},
              pgt_vs_reference_mm=dict(median=float(np.median(agree)), max=float(np.max(agree))))
   out['pgt_reprojection_px'] = {n: float(np.nanmean(reproj[v])) for v, n in enumerate(names)}
   out['pgt_reprojection_px_on_frames'] = {n: float(np.nanmean(reproj[v][frames]))
                                           for v, n in enumerate(names)}
   split = dict(d, pose_3d=pgt['pose_world'])
+  subsets = {'models': slice(0, n_tune)}
+  if n_tune < len(frames):
+    subsets['heldout_models'] = slice(n_tune, len(frames))
   for run in ctx.runs.values():
-    st = trained[run.label]
     family = families.FAMILIES[run.family]
-    world = family.predict(st, split, ctx.codec(run))                      # [N, V, J, 3]
+    world = family.predict(trained[run.label], split, ctx.codec(run))      # [N, V, J, 3]
     ref = pgt['pose_world'] - (pgt['pose_world'][:, :1] if family.root_relative else 0.0)
-    to_pgt = np.linalg.norm(world - ref[:, None], axis=-1).mean(axis=(0, 2))
-    dis = disagreement(world)
-    out['models'][run.label] = {n: dict(mvc_disagreement_mm=float(dis[v]),
-                                    mpjpe_to_pgt_mm=float(to_pgt[v])) for v, n in enumerate(names)}
+    for key, rows in subsets.items():
+      to_pgt = np.linalg.norm(world[rows] - ref[rows, None], axis=-1).mean(axis=(0, 2))
+      dis = disagreement(world[rows])
+      out.setdefault(key, {})[run.label] = {
+          n: dict(mvc_disagreement_mm=float(dis[v]), mpjpe_to_pgt_mm=float(to_pgt[v]))
+          for v, n in enumerate(names)}
   if parallel.is_main_process():
     mid = frames[len(frames) // 2]
     files = recording.builder.adapter.files                   # None for a video recording
@@ -137,25 +144,52 @@ def run(config, workdir: str) -> dict:
   return out
 
 
+def _tuning_arrays(ctx, run, n_tune: int):
+  """A P-GT run's training arrays restricted to the recording's first ``n_tune`` frames (the
+  rest are held out), or None (the run's usual arrays) when nothing is held out."""
+  n = len(ctx.split('unlabeled')['frame'])
+  if n_tune >= n or not run.pgt:
+    return None
+  if run.gt:
+    raise ValueError(f'config.pose2sim.holdout_fraction: run {run.name!r} mixes labeled and '
+                     f'P-GT frames; holding recording frames out needs a P-GT-only run')
+  keep = np.nonzero(np.all(stages.pseudo_label(ctx)['valid'], axis=-1))[0]  # rows of the arrays
+  return arrays_lib.take(stages.training_arrays(ctx, run), np.nonzero(keep < n_tune)[0])
+
+
+def _table(out, key, reproj=True):
+  labels = list(out[key])
+  lines = ['| view | ' + ('P-GT reproj. (px) | ' if reproj else '') + ' | '.join(
+      f'{m} MVC disagreement (mm) | {m} to P-GT (mm)' for m in labels) + ' |',
+           '|---' * (1 + reproj + 2 * len(labels)) + '|']
+  for n in out['views']:
+    cells = ([f'{out["pgt_reprojection_px"][n]:.1f} / '
+              f'{out["pgt_reprojection_px_on_frames"][n]:.1f}'] if reproj else [])
+    for m in labels:
+      r = out[key][m][n]
+      cells += [f'{r["mvc_disagreement_mm"]:.1f}', f'{r["mpjpe_to_pgt_mm"]:.1f}']
+    lines.append(f'| {n} | ' + ' | '.join(cells) + ' |')
+  return lines
+
+
 def _write(out, workdir):
   labels = list(out['models'])
+  held = 'heldout_models' in out
   lines = ['# Pose2Sim balancing recording (4 real calibrated cameras, no 3D labels)', '',
            'P-GT: confidence-weighted DLT of the OpenPose detections (Human3.6M-17).',
            'Reprojection error (px) against the detections, all 100 frames / the '
-           f'{len(out["frames"])} frames with images; MVC disagreement (mm): mean distance from '
-           'this view\'s world prediction to the other views\'; to P-GT: mean joint distance.',
+           f'{len(out["frames"])} frames read; MVC disagreement (mm): mean distance from '
+           'this view\'s world prediction to the other views\'; to P-GT: mean joint distance '
+           '(root-aligned for root-relative models).',
            'P-GT read through the bring-your-own path vs the recording\'s own reader: median '
            f'{out["pgt_vs_reference_mm"]["median"]:.4f} mm, max '
-           f'{out["pgt_vs_reference_mm"]["max"]:.4f} mm.', '',
-           '| view | P-GT reproj. (px) | ' + ' | '.join(
-               f'{m} MVC disagreement (mm) | {m} to P-GT (mm)' for m in labels) + ' |',
-           '|---' * (2 + 2 * len(labels)) + '|']
-  for n in out['views']:
-    cells = [f'{out["pgt_reprojection_px"][n]:.1f} / {out["pgt_reprojection_px_on_frames"][n]:.1f}']
-    for m in labels:
-      r = out['models'][m][n]
-      cells += [f'{r["mvc_disagreement_mm"]:.1f}', f'{r["mpjpe_to_pgt_mm"]:.1f}']
-    lines.append(f'| {n} | ' + ' | '.join(cells) + ' |')
+           f'{out["pgt_vs_reference_mm"]["max"]:.4f} mm.', '']
+  if held:
+    lines += [f'Frames fine-tuned on ({len(out["tuning_frames"])}):', '']
+  lines += _table(out, 'models')
+  if held:
+    lines += ['', f'Held-out frames ({len(out["frames"]) - len(out["tuning_frames"])}), '
+              'never fine-tuned on:', ''] + _table(out, 'heldout_models', reproj=False)
   text = '\n'.join(lines) + '\n'
   with open(os.path.join(workdir, 'pose2sim_results.md'), 'w') as f:
     f.write(text)

@@ -73,9 +73,10 @@ def training_arrays(ctx: Context, run) -> dict:
   return functools.reduce(arrays_lib.concat, parts)
 
 
-def train(ctx: Context, name: str):
+def train(ctx: Context, name: str, arrays: dict | None = None):
   """Trains run ``name`` of the table (resuming), starting from its ``init_from`` run's
-  parameters when it has one. -> the trained TrainState."""
+  parameters when it has one, on ``arrays`` (default: :func:`training_arrays`, the run's data
+  mix). -> the trained TrainState."""
   run = ctx.runs[name]
   if ctx.finished(name):
     log.info('[%s] already complete', name)
@@ -86,7 +87,7 @@ def train(ctx: Context, name: str):
     state = state.replace(params=start.params, batch_stats=start.batch_stats)
   family = families.FAMILIES[run.family]
   codec = ctx.codec(run)
-  arrays = training_arrays(ctx, run)
+  arrays = training_arrays(ctx, run) if arrays is None else arrays
   if not run.init_from:
     state = family.prepare(state, arrays, codec)
   loss = functools.partial(family.loss, codec=codec, weights=run.weights)

@@ -1,6 +1,7 @@
 """The Pose2Sim experiment's P-GT: the recording's own reader against the reference DLT, and the
 bring-your-own path against the recording's own reader."""
 
+import json
 import os
 from unittest import mock
 
@@ -10,7 +11,9 @@ import jax.numpy as jnp
 import numpy as np
 
 from configs import default
+from configs import pose2sim as pose2sim_config
 from configs import smoke
+from mvssl import main
 from mvssl.data import pose2sim as p2s
 from mvssl.experiments import pose2sim
 from mvssl.train import stages
@@ -64,3 +67,41 @@ class Pose2SimTest(chex.TestCase):
       again = stages.pseudo_label(Context(config, tmp))
     np.testing.assert_array_equal(again['pose_world'], pgt['pose_world'])
     self.assertLess(np.nanmean(reproj), 30.0)
+
+
+class Pose2SimLiftingTest(chex.TestCase):
+
+  def test_lifting_on_the_recording_with_held_out_frames(self):
+    shared_path('pose2sim_balancing')
+    shared_path('h36m_motion')
+    tmp = self.create_tempdir().full_path
+    config = pose2sim_config.get_config('lifting')
+    config.data.max_frames = 60
+    config.data.subjects.labeled = ['S1']
+    config.unlabeled_data.update(max_frames=12, num_workers=2)
+    config.model.lifting.hidden = 32
+    config.model.image_size = 32
+    config.log_every, config.save_every = 2, 3
+    for s in config.schedules.values():
+      s.update(steps=4, batch_size=4)
+    with mock.patch.object(stages, 'train', wraps=stages.train) as spy:
+      out = main.train_and_evaluate(config, tmp)
+    self.assertEqual(out['frames'], list(range(12)))                  # video frames, every one
+    self.assertEqual(out['tuning_frames'], list(range(6)))
+    for key in ('models', 'heldout_models'):
+      self.assertEqual(set(out[key]), {'Base', 'Fine-tuned (L1 + MVC)'})
+      for per_view in out[key].values():
+        self.assertEqual(set(per_view), {'cam01', 'cam02', 'cam03', 'cam04'})
+        self.assertTrue(all(np.isfinite(r['mpjpe_to_pgt_mm']) for r in per_view.values()))
+    self.assertLess(out['pgt_vs_reference_mm']['max'], 1.0)
+    md = open(os.path.join(tmp, 'pose2sim_results.md')).read()
+    self.assertIn('Held-out frames (6), never fine-tuned on', md)
+    # The fine-tune saw the first 6 frames only, with their P-GT.
+    arrays = {c.args[1]: c.kwargs['arrays'] for c in spy.call_args_list}
+    self.assertIsNone(arrays['base'])
+    pgt = np.load(os.path.join(tmp, 'pgt', os.listdir(os.path.join(tmp, 'pgt'))[0]))
+    tuned = arrays['pose2sim_ours']
+    self.assertEqual(len(tuned['pose_3d']), 6)
+    np.testing.assert_allclose(tuned['pose_3d'], pgt['pose_world'][:6])
+    rows = [json.loads(x) for x in open(os.path.join(tmp, 'pose2sim_ours', 'metrics.jsonl'))]
+    self.assertEqual(rows[-1]['step'], 4)
