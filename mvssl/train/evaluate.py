@@ -34,7 +34,8 @@ def evaluate(ctx: Context) -> dict:
     triangulated {label: {metric: value}}, runs {label: name, report, order, description},
     when the test split names actions, actions {label: {action | 'mean of actions': {metric}}}
     (Protocol #1 / #2 per action over every frame and view, then the mean of the actions, as the
-    literature reports Human3.6M) and, when the P-GT file exists, pgt (its accuracy). The
+    literature reports Human3.6M), with several test subjects subjects {label: {subject:
+    {metric}}}, and, when the P-GT file exists, pgt (its accuracy). The
     per-(frame, view) MPJPE and PA-MPJPE of every per-view run go to ``errors.npz`` (mm,
     [N, V]; NaN for a view not recorded) for paired statistics.
   """
@@ -66,6 +67,10 @@ def evaluate(ctx: Context) -> dict:
         errors[f'{run.name}/{k}'] = np.where(seen, per[k], np.nan)
       if actions is not None:
         results.setdefault('actions', {})[run.label] = per_action(per, seen, actions)
+      if len(set(d['subject'])) > 1:
+        results.setdefault('subjects', {})[run.label] = {
+            s: {k: float(np.mean(per[k][d['subject'] == s][seen[d['subject'] == s]]))
+                for k in ('mpjpe', 'pa_mpjpe')} for s in sorted(set(d['subject']))}
     else:                                                             # [N, J, 3]
       results['triangulated'][run.label] = {
           k: float(np.mean(v)) for k, v in metrics_lib.all_metrics(pred, gt).items()}

@@ -65,6 +65,10 @@ def markdown(results: dict, title: str = 'mvssl') -> str:
               f'{r["mpjpe"]:.1f} mm, PA-MPJPE {r["pa_mpjpe"]:.1f} mm.')
   if 'actions' in results:
     md += ['', per_action_table(results)]
+  if 'subjects' in results:
+    md += ['', 'Per test subject, MPJPE / PA-MPJPE (mm): ' + '; '.join(
+        f'{m}: ' + ', '.join(f'{s} {r["mpjpe"]:.1f} / {r["pa_mpjpe"]:.1f}' for s, r in per.items())
+        for m, per in results['subjects'].items())]
   runs = results['runs']
   md += ['', 'Runs:', ''] + [f'- {runs[m]["description"]}'
                              for m in sorted(runs, key=lambda m: runs[m]['order'])]

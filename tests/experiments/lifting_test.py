@@ -19,7 +19,7 @@ def _tiny(protocol):
   shared_path('h36m_motion')                       # skip without the real motion
   c = lifting_config.get_config(protocol)
   c.data.max_frames = 60
-  c.data.subjects.update(labeled=['S1'], test=['S9'])
+  c.data.subjects.update(labeled=['S1'], test=['S9', 'S11'])
   if protocol == 'b':
     c.data.subjects.unlabeled = ['S7']
     c.seeds = (0, 1)
@@ -45,6 +45,11 @@ class LiftingExperimentTest(chex.TestCase):
                            np.mean([v['mpjpe'] for k, v in acts.items()
                                     if k != 'mean of actions']), places=4)
     self.assertIn('| walking |', open(os.path.join(tmp, 'results.md')).read())
+    per_subject = results['subjects'][label]
+    self.assertEqual(set(per_subject), {'S9', 'S11'})
+    self.assertTrue(min(per_subject['S9']['mpjpe'], per_subject['S11']['mpjpe'])
+                    <= results['models'][label]['mean']['mpjpe']
+                    <= max(per_subject['S9']['mpjpe'], per_subject['S11']['mpjpe']))
     # The normalisation statistics are those of the training subject (S1), not of S9.
     ctx = Context(config, tmp)
     state = ctx.restore('supervised')
