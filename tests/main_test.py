@@ -17,7 +17,8 @@ ROOT = os.path.join(os.path.dirname(__file__), '..')
 CONFIGS = sorted(os.path.basename(p)[:-3] for p in glob.glob(os.path.join(ROOT, 'configs', '*.py'))
                  if not p.endswith('__init__.py'))
 DATA_BLOCKS = dict(rendered=default.rendered_data, human36m=default.human36m_data,
-                   mpi_inf_3dhp=default.mpi_inf_3dhp_data, recording=default.recording_data)
+                   mpi_inf_3dhp=default.mpi_inf_3dhp_data, recording=default.recording_data,
+                   h36m_2d=default.motion2d_data)
 
 
 def _keys(c, prefix=''):
@@ -91,7 +92,7 @@ class ValidateTest(chex.TestCase):
              ('optimizer.name', 'sgd', r'config.optimizer.name must be one of adam, adamw'),
              ('input.augment', 'mixup', r'config.input.augment must be one of none, colour'),
              ('pseudo_label.source', 'oracle', r'config.pseudo_label.source must be one of'),
-             ('data.dataset', 'coco', r"config.data.dataset must be one of \['human36m'")]
+             ('data.dataset', 'coco', r"config.data.dataset must be one of \['h36m_2d', 'human36m'")]
     tmp = self.create_tempdir().full_path
     for field, value, message in cases:
       c = default.get_config()

@@ -15,6 +15,7 @@ from mvssl import parallel
 from mvssl.data import augment
 from mvssl.models import pose_net
 from mvssl.train import families
+from mvssl.train import heatmap_family
 from mvssl.train import loop
 from mvssl.train import state as state_lib
 from tests.fixtures.batches import synthetic_batch
@@ -31,7 +32,7 @@ def _setup(n=8, steps=6):
   sched = config.schedules.pretrain_single
   model = pose_net.build('integral', config.model, axis_name=parallel.AXIS, seed=0)
   state = state_lib.TrainState.create(model, state_lib.make_optimizer(config.optimizer, sched))
-  loss = functools.partial(families.integral_loss, codec=codec,
+  loss = functools.partial(heatmap_family.integral_loss, codec=codec,
                            weights=families.LossWeights(l1=1.0, mvc=0.1))
   return state, loss, batch, sched
 
