@@ -80,3 +80,32 @@ class Motion2DTest(chex.TestCase):
     bad.subjects.test = ['S99']
     with self.assertRaisesRegex(KeyError, "h36m_cameras.json: no cameras for subject 'S99'"):
       motion2d.Motion2D(bad).load_split('test')
+
+
+def _bone_lengths(poses):
+  """(..., 17, 3) -> (..., 16) lengths of h36m.BONES, in the poses' unit."""
+  a, b = np.array(h36m.BONES).T
+  return np.linalg.norm(poses[..., a, :] - poses[..., b, :], axis=-1)
+
+
+class BoneLengthTest(chex.TestCase):
+  """The README's caveat on protocol (a): the motion gives every subject Subject 1's bones, while
+  the real labels of other subjects differ from them by centimetres."""
+
+  def test_motion_bones_are_subject_1s_and_real_subjects_differ(self):
+    motion = h36m.load_motion(shared_path('h36m_motion', 'h36m_real_motion_17j_10hz.npz'),
+                              subjects=('S1', 'S9', 'S11'))
+    per_subject = {}
+    for key, seq in motion.items():
+      per_subject.setdefault(key.split('/')[0], []).append(_bone_lengths(seq[::10]))
+    s1 = np.median(np.concatenate(per_subject['S1']), axis=0)
+    for subject, lengths in per_subject.items():
+      np.testing.assert_allclose(np.concatenate(lengths), np.broadcast_to(
+          s1, np.concatenate(lengths).shape), atol=0.1, err_msg=subject)       # mm (float32)
+    labels = np.load(shared_path('mmpose_fixtures', 'h36m', 'test_h36m_body3d.npz'))
+    real = _bone_lengths(labels['S'][..., :3] * 1000.0)                         # m -> mm
+    subjects = [str(n).split('/')[0] for n in labels['imgname']]
+    self.assertEqual(subjects[0], 'S1')
+    np.testing.assert_allclose(real[0], s1, atol=0.5)    # the fixture's S1 frame has S1's bones
+    for i in range(1, len(subjects)):                     # S5, S7, S8: centimetres off
+      self.assertGreater(np.abs(real[i] - s1).mean(), 5.0, subjects[i])
