@@ -90,3 +90,25 @@ def all_metrics(pred, gt, root: int = 0) -> dict:
   return dict(mpjpe=mpjpe(pred, gt, root), pa_mpjpe=pa_mpjpe(pred, gt),
               n_mpjpe=n_mpjpe(pred, gt, root), pck3d=pck3d(pred, gt, root=root),
               auc=auc(pred, gt, root=root))
+
+
+def view_disagreement(world: jax.Array, seen: jax.Array | None = None) -> jax.Array:
+  """Disagreement between the views of one instant, the quantity L_MVC penalises: per view, the
+  mean joint distance (mm) from its world prediction to each other recorded view's, averaged
+  over those views.
+
+  Args:
+    world: [N, V, J, 3] each view's prediction in world coordinates (mm): absolute, or rotated
+      root-relative (lifting), as the model's Pi gives it.
+    seen: [N, V] bool, views recorded (default all).
+
+  Returns:
+    [N, V] mm; NaN for a view not recorded or with no other recorded view.
+  """
+  n, v = world.shape[:2]
+  seen = jnp.ones((n, v), bool) if seen is None else jnp.asarray(seen, bool)
+  dist = jnp.linalg.norm(world[:, :, None] - world[:, None], axis=-1).mean(-1)   # [N, V, V]
+  other = seen[:, None, :] & ~jnp.eye(v, dtype=bool)[None]
+  count = other.sum(-1)
+  mean = jnp.where(other, dist, 0.0).sum(-1) / jnp.maximum(count, 1)
+  return jnp.where(seen & (count > 0), mean, jnp.nan)

@@ -64,3 +64,17 @@ class MetricsTest(chex.TestCase):
     errs = np.array([0, 12, 103, 200])
     ref = np.mean([(errs < t).mean() for t in np.linspace(0, 150, 31)])
     self.assertAlmostEqual(float(metrics.auc(jnp.asarray(pred), jnp.asarray(gt))[0]), ref, 6)
+
+  def test_view_disagreement_by_hand(self):
+    # 3 views of one instant, 2 joints: view 1 is 30 mm off along x, view 2 40 mm along y.
+    base = np.array([[0.0, 0.0, 0.0], [100.0, 0.0, 0.0]])
+    world = np.stack([base, base + [30.0, 0.0, 0.0], base + [0.0, 40.0, 0.0]])[None]
+    got = np.asarray(metrics.view_disagreement(jnp.asarray(world)))
+    np.testing.assert_allclose(got, [[(30 + 40) / 2, (30 + 50) / 2, (40 + 50) / 2]], atol=1e-4)
+    seen = np.array([[True, False, True]])              # view 1 not recorded: left out
+    got = np.asarray(metrics.view_disagreement(jnp.asarray(world), jnp.asarray(seen)))
+    np.testing.assert_allclose(got[0, [0, 2]], [40.0, 40.0], atol=1e-4)
+    self.assertTrue(np.isnan(got[0, 1]))
+    alone = np.array([[True, False, False]])            # no other view: NaN, not 0
+    self.assertTrue(np.all(np.isnan(metrics.view_disagreement(jnp.asarray(world),
+                                                              jnp.asarray(alone)))))

@@ -26,6 +26,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from mvssl import metrics
 from mvssl import parallel
 from mvssl import plots
 from mvssl.data import arrays as arrays_lib
@@ -51,13 +52,6 @@ def pseudo_gt(cams, det, min_score):
   err = np.asarray(err)
   err = np.where(w > 0, err, np.nan)
   return np.asarray(poses), np.asarray(valid), err
-
-
-def disagreement(world):
-  """Per view mean distance (mm) to the other views' predictions. world [N, V, J, 3] -> [V]."""
-  d = np.linalg.norm(world[:, :, None] - world[:, None], axis=-1).mean(-1)   # [N, V, V]
-  v = world.shape[1]
-  return d.sum(-1).mean(0) / (v - 1)
 
 
 def _overlay(paths, cams, pose, out_png):
@@ -130,7 +124,7 @@ def run(config, workdir: str) -> dict:
     ref = pgt['pose_world'] - (pgt['pose_world'][:, :1] if family.root_relative else 0.0)
     for key, rows in subsets.items():
       to_pgt = np.linalg.norm(world[rows] - ref[rows, None], axis=-1).mean(axis=(0, 2))
-      dis = disagreement(world[rows])
+      dis = np.nanmean(np.asarray(metrics.view_disagreement(world[rows])), axis=0)     # [V]
       out.setdefault(key, {})[run.label] = {
           n: dict(mvc_disagreement_mm=float(dis[v]), mpjpe_to_pgt_mm=float(to_pgt[v]))
           for v, n in enumerate(names)}

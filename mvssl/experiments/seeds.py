@@ -53,7 +53,9 @@ def aggregate(per_seed: dict, workdirs: dict) -> dict:
     out['models'][m] = {}
     for cam in first['models'][m]:
       out['models'][m][cam] = {}
-      for k in ('mpjpe', 'pa_mpjpe'):
+      for k in ('mpjpe', 'pa_mpjpe', 'disagreement'):
+        if k not in first['models'][m][cam]:
+          continue
         mean, std = stats.mean_std([r['models'][m][cam][k] for r in per_seed.values()])
         out['models'][m][cam][k] = dict(mean=mean, std=std)
   errors = [np.load(os.path.join(w, 'errors.npz')) for w in workdirs.values()]
@@ -84,6 +86,11 @@ def markdown(out: dict, title: str) -> str:
   for cam in list(out['cameras']) + ['mean']:
     cells = [cell(out['models'][m][cam]) for m in cols]
     lines.append(f'| {cam} | ' + ' | '.join(cells) + ' |')
+  if all('disagreement' in out['models'][m]['mean'] for m in cols):
+    lines += ['', 'View disagreement (mm; mean distance between the views\' world predictions, '
+              'what L_MVC penalises), mean over cameras: ' + ', '.join(
+                  f'{m} {out["models"][m]["mean"]["disagreement"]["mean"]:.1f} +- '
+                  f'{out["models"][m]["mean"]["disagreement"]["std"]:.1f}' for m in cols) + '.']
   lines += ['', 'Paired differences of MPJPE (seed-averaged per frame and view; bootstrap over '
             'frames, 95%):', '']
   for p in out['pairs']:

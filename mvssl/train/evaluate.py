@@ -31,6 +31,7 @@ def evaluate(ctx: Context) -> dict:
 
   Returns:
     dict: cameras, num_test_frames, models {label: {camera | 'mean': {metric: mm or fraction}}},
+    with several views per frame also 'disagreement' (mm, :func:`mvssl.metrics.view_disagreement`),
     triangulated {label: {metric: value}}, runs {label: name, report, order, description},
     when the test split names actions, actions {label: {action | 'mean of actions': {metric}}}
     (Protocol #1 / #2 per action over every frame and view, then the mean of the actions, as the
@@ -58,11 +59,13 @@ def evaluate(ctx: Context) -> dict:
     pred = jnp.asarray(family.predict(state, d, ctx.codec(run)))
     if family.per_view:                                               # [N, V, J, 3]
       per = metrics_lib.all_metrics(pred, jnp.broadcast_to(gt[:, None], pred.shape))
+      if pred.shape[1] > 1:                             # the views' agreement, what MVC sees
+        per['disagreement'] = metrics_lib.view_disagreement(pred, seen)
       per = {k: np.asarray(v) for k, v in per.items()}                 # [N, V] each
       results['models'][run.label] = {
-          cam: {k: float(np.mean(v[seen[:, i], i])) for k, v in per.items()}
+          cam: {k: _mean(v[seen[:, i], i], k) for k, v in per.items()}
           for i, cam in enumerate(results['cameras'])}
-      results['models'][run.label]['mean'] = {k: float(np.mean(v[seen])) for k, v in per.items()}
+      results['models'][run.label]['mean'] = {k: _mean(v[seen], k) for k, v in per.items()}
       for k in ('mpjpe', 'pa_mpjpe'):
         errors[f'{run.name}/{k}'] = np.where(seen, per[k], np.nan)
       if actions is not None:
@@ -83,6 +86,15 @@ def evaluate(ctx: Context) -> dict:
     np.savez(os.path.join(ctx.workdir, 'errors.npz'), **errors)
     report.write(results, ctx.workdir, title=ctx.config.title)
   return results
+
+
+def _mean(values: np.ndarray, key: str) -> float:
+  """Mean of a metric over (frame, view)s; the disagreement leaves out views with no other
+  recorded view (NaN there), every other metric keeps a NaN (a diverged model shows)."""
+  if key == 'disagreement':
+    values = values[np.isfinite(values)]
+    return float(np.mean(values)) if values.size else float('nan')
+  return float(np.mean(values))
 
 
 def per_action(per: dict, seen: np.ndarray, actions: np.ndarray) -> dict:

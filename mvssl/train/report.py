@@ -51,10 +51,13 @@ def markdown(results: dict, title: str = 'mvssl') -> str:
   extra = [(m, results['models'][m]['mean'])
            for m in _labels(results, 'column') + _labels(results, 'below')]
   if extra:
-    md += ['| model (mean over cameras) | MPJPE / PA-MPJPE | N-MPJPE | PCK3D@150 | AUC |',
-           '|---|---|---|---|---|']
+    views = all('disagreement' in r for _, r in extra)
+    md += ['| model (mean over cameras) | MPJPE / PA-MPJPE | N-MPJPE | PCK3D@150 | AUC |'
+           + (' view disagreement (mm) |' if views else ''), '|---|---|---|---|---|'
+           + ('---|' if views else '')]
     md += [f'| {m} | {r["mpjpe"]:.1f} / {r["pa_mpjpe"]:.1f} | {r["n_mpjpe"]:.1f} | '
-           f'{100 * r["pck3d"]:.1f} | {100 * r["auc"]:.1f} |' for m, r in extra]
+           f'{100 * r["pck3d"]:.1f} | {100 * r["auc"]:.1f} |'
+           + (f' {r["disagreement"]:.1f} |' if views else '') for m, r in extra]
     md.append('')
   if 'pgt' in results and 'mpjpe' in results['pgt']:
     p = results['pgt']

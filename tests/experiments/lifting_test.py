@@ -81,7 +81,11 @@ class LiftingExperimentTest(chex.TestCase):
       self.assertTrue(os.path.exists(os.path.join(tmp, f'seed_{s}', 'checkpoints', 'ours', '6')))
     saved = json.load(open(os.path.join(tmp, 'seeds.json')))
     self.assertGreaterEqual(saved['models']['Ours']['mean']['mpjpe']['std'], 0.0)
-    self.assertIn('Ours - L1-only', open(os.path.join(tmp, 'seeds.md')).read())
+    text = open(os.path.join(tmp, 'seeds.md')).read()
+    self.assertIn('Ours - L1-only', text)
+    self.assertIn('View disagreement (mm', text)
+    dis = saved['models']['Ours']['mean']['disagreement']['mean']
+    self.assertTrue(np.isfinite(dis) and dis > 0.0)             # 4 views of every test frame
     # P-GT: the DLT of the 4 views' noisy 2D, against the hidden GT of S7.
     self.assertLess(saved['pgt_mpjpe']['mean'], 100.0)
     self.assertEqual(saved['pgt_mpjpe']['std'], 0.0)          # the same P-GT for every seed
