@@ -13,6 +13,8 @@ import jax
 import jax.numpy as jnp
 
 PCK_THRESHOLD_MM = 150.0
+DECOMPOSITION = ('disagreement', 'consensus_mpjpe', 'view_specific', 'lateral', 'depth',
+                 'pose_scale')                         # keys of multiview_decomposition
 AUC_THRESHOLDS_MM = tuple(float(t) for t in jnp.linspace(0.0, 150.0, 31))
 
 
@@ -112,3 +114,42 @@ def view_disagreement(world: jax.Array, seen: jax.Array | None = None) -> jax.Ar
   count = other.sum(-1)
   mean = jnp.where(other, dist, 0.0).sum(-1) / jnp.maximum(count, 1)
   return jnp.where(seen & (count > 0), mean, jnp.nan)
+
+
+def multiview_decomposition(world: jax.Array, gt: jax.Array, R: jax.Array,
+                            seen: jax.Array | None = None, root: int = 0) -> dict:
+  """Where a per-view model's root-aligned error lies, for frames seen by several views: what
+  all views agree on, what each view adds, in-image vs along the camera's axis, and the scale.
+
+  Args:
+    world: [N, V, J, 3] each view's prediction in world coordinates (mm).
+    gt: [N, J, 3] world ground truth (mm).
+    R: [N, V, 3, 3] world-to-camera rotations.
+    seen: [N, V] bool, views recorded (default all).
+    root: the root joint; every quantity but the disagreement is root-aligned.
+
+  Returns:
+    dict of [N, V] arrays (NaN where a view is not recorded): ``disagreement``
+    (:func:`view_disagreement` of the world poses as given, mm); ``consensus_mpjpe``: MPJPE of the mean of the frame's
+    recorded views' predictions (the same for every view of a frame, mm); ``view_specific``: mean
+    joint distance from the view's prediction to that mean (mm); ``lateral`` / ``depth``: the
+    mean per-joint error in the view's own camera frame across the image plane (norm of x, y)
+    and along the optical axis (|z|), mm; ``pose_scale``: mean joint distance to the root,
+    prediction over GT (1 = right size).
+  """
+  n, v = world.shape[:2]
+  seen = jnp.ones((n, v), bool) if seen is None else jnp.asarray(seen, bool)
+  pred = root_relative(world, root)
+  ref = root_relative(gt, root)[:, None]                                    # [N, 1, J, 3]
+  w = seen[..., None, None].astype(pred.dtype)
+  mean = (pred * w).sum(1, keepdims=True) / jnp.maximum(w.sum(1, keepdims=True), 1.0)
+  err_cam = jnp.einsum('nvij,nvkj->nvki', R, pred - ref)                    # camera frame
+  size = lambda p: jnp.linalg.norm(p, axis=-1).mean(-1)
+  out = dict(
+      disagreement=view_disagreement(world, seen),
+      consensus_mpjpe=jnp.broadcast_to(jnp.linalg.norm(mean - ref, axis=-1).mean(-1), (n, v)),
+      view_specific=jnp.linalg.norm(pred - mean, axis=-1).mean(-1),
+      lateral=jnp.linalg.norm(err_cam[..., :2], axis=-1).mean(-1),
+      depth=jnp.abs(err_cam[..., 2]).mean(-1),
+      pose_scale=size(pred) / jnp.maximum(size(ref), 1e-6))
+  return {k: jnp.where(seen, x, jnp.nan) for k, x in out.items()}

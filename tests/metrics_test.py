@@ -78,3 +78,32 @@ class MetricsTest(chex.TestCase):
     alone = np.array([[True, False, False]])            # no other view: NaN, not 0
     self.assertTrue(np.all(np.isnan(metrics.view_disagreement(jnp.asarray(world),
                                                               jnp.asarray(alone)))))
+
+  def test_multiview_decomposition_by_hand(self):
+    # GT: root at 0, one joint at +100 mm x. Camera 0 looks along world z (R = I), camera 1 along
+    # world x (R swaps x and z). Both predict the joint 20 mm too far in +x and 10 mm in +z.
+    gt = np.array([[[0.0, 0.0, 0.0], [100.0, 0.0, 0.0]]])
+    swap = np.array([[0.0, 0.0, 1.0], [0.0, 1.0, 0.0], [1.0, 0.0, 0.0]])
+    R = np.stack([np.eye(3), swap])[None]
+    off = np.array([[0.0, 0.0, 0.0], [20.0, 0.0, 10.0]])
+    world = np.stack([gt[0] + off + 500.0, gt[0] + off])[None]     # view 0 also shifted: no effect
+    out = {k: np.asarray(v) for k, v in metrics.multiview_decomposition(
+        jnp.asarray(world), jnp.asarray(gt), jnp.asarray(R)).items()}
+    e = np.hypot(20.0, 10.0)
+    np.testing.assert_allclose(out['consensus_mpjpe'], [[e / 2, e / 2]], atol=1e-4)
+    np.testing.assert_allclose(out['view_specific'], [[0.0, 0.0]], atol=1e-4)
+    np.testing.assert_allclose(out['lateral'], [[20.0 / 2, 10.0 / 2]], atol=1e-4)   # joint-mean
+    np.testing.assert_allclose(out['depth'], [[10.0 / 2, 20.0 / 2]], atol=1e-4)
+    np.testing.assert_allclose(out['pose_scale'], [[e_scale := np.hypot(120.0, 10.0) / 100.0,
+                                                     e_scale]], atol=1e-5)
+    # The disagreement is not root-aligned (L_MVC compares the views' world poses as they are).
+    np.testing.assert_allclose(out['disagreement'], [[500 * np.sqrt(3)] * 2], atol=1e-3)
+    # One view off by 30 mm on the joint: half of it is view-specific for each view.
+    world2 = np.stack([gt[0], gt[0] + [[0.0, 0.0, 0.0], [0.0, 30.0, 0.0]]])[None]
+    out = metrics.multiview_decomposition(jnp.asarray(world2), jnp.asarray(gt), jnp.asarray(R))
+    np.testing.assert_allclose(np.asarray(out['view_specific']), [[7.5, 7.5]], atol=1e-4)
+    np.testing.assert_allclose(np.asarray(out['consensus_mpjpe']), [[7.5, 7.5]], atol=1e-4)
+    masked = metrics.multiview_decomposition(jnp.asarray(world2), jnp.asarray(gt),
+                                             jnp.asarray(R), jnp.asarray([[True, False]]))
+    self.assertTrue(np.isnan(np.asarray(masked['lateral'])[0, 1]))
+    np.testing.assert_allclose(np.asarray(masked['consensus_mpjpe'])[0, 0], 0.0, atol=1e-4)

@@ -16,9 +16,11 @@ import os
 
 import numpy as np
 
+from mvssl import metrics
 from mvssl import parallel
 from mvssl import plots
 from mvssl import stats
+from mvssl.train import report
 
 log = logging.getLogger('mvssl')
 
@@ -53,7 +55,7 @@ def aggregate(per_seed: dict, workdirs: dict) -> dict:
     out['models'][m] = {}
     for cam in first['models'][m]:
       out['models'][m][cam] = {}
-      for k in ('mpjpe', 'pa_mpjpe', 'disagreement'):
+      for k in ('mpjpe', 'pa_mpjpe') + metrics.DECOMPOSITION:
         if k not in first['models'][m][cam]:
           continue
         mean, std = stats.mean_std([r['models'][m][cam][k] for r in per_seed.values()])
@@ -87,10 +89,8 @@ def markdown(out: dict, title: str) -> str:
     cells = [cell(out['models'][m][cam]) for m in cols]
     lines.append(f'| {cam} | ' + ' | '.join(cells) + ' |')
   if all('disagreement' in out['models'][m]['mean'] for m in cols):
-    lines += ['', 'View disagreement (mm; mean distance between the views\' world predictions, '
-              'what L_MVC penalises), mean over cameras: ' + ', '.join(
-                  f'{m} {out["models"][m]["mean"]["disagreement"]["mean"]:.1f} +- '
-                  f'{out["models"][m]["mean"]["disagreement"]["std"]:.1f}' for m in cols) + '.']
+    lines += ['', 'Means over seeds. ' + report.decomposition_table(
+        [(m, {k: v['mean'] for k, v in out['models'][m]['mean'].items()}) for m in cols])]
   lines += ['', 'Paired differences of MPJPE (seed-averaged per frame and view; bootstrap over '
             'frames, 95%):', '']
   for p in out['pairs']:

@@ -31,7 +31,7 @@ def evaluate(ctx: Context) -> dict:
 
   Returns:
     dict: cameras, num_test_frames, models {label: {camera | 'mean': {metric: mm or fraction}}},
-    with several views per frame also 'disagreement' (mm, :func:`mvssl.metrics.view_disagreement`),
+    with several views per frame also the keys of :func:`mvssl.metrics.multiview_decomposition`,
     triangulated {label: {metric: value}}, runs {label: name, report, order, description},
     when the test split names actions, actions {label: {action | 'mean of actions': {metric}}}
     (Protocol #1 / #2 per action over every frame and view, then the mean of the actions, as the
@@ -59,8 +59,8 @@ def evaluate(ctx: Context) -> dict:
     pred = jnp.asarray(family.predict(state, d, ctx.codec(run)))
     if family.per_view:                                               # [N, V, J, 3]
       per = metrics_lib.all_metrics(pred, jnp.broadcast_to(gt[:, None], pred.shape))
-      if pred.shape[1] > 1:                             # the views' agreement, what MVC sees
-        per['disagreement'] = metrics_lib.view_disagreement(pred, seen)
+      if pred.shape[1] > 1:                   # agreement and where the error lies (MVC's view)
+        per.update(metrics_lib.multiview_decomposition(pred, gt, d['cams'].R, seen))
       per = {k: np.asarray(v) for k, v in per.items()}                 # [N, V] each
       results['models'][run.label] = {
           cam: {k: _mean(v[seen[:, i], i], k) for k, v in per.items()}
@@ -89,9 +89,9 @@ def evaluate(ctx: Context) -> dict:
 
 
 def _mean(values: np.ndarray, key: str) -> float:
-  """Mean of a metric over (frame, view)s; the disagreement leaves out views with no other
-  recorded view (NaN there), every other metric keeps a NaN (a diverged model shows)."""
-  if key == 'disagreement':
+  """Mean of a metric over (frame, view)s; the multi-view decomposition leaves out views with
+  no other recorded view (NaN there), every other metric keeps a NaN (a diverged model shows)."""
+  if key in metrics_lib.DECOMPOSITION:
     values = values[np.isfinite(values)]
     return float(np.mean(values)) if values.size else float('nan')
   return float(np.mean(values))

@@ -43,6 +43,21 @@ def per_action_table(results: dict) -> str:
   return '\n'.join(lines)
 
 
+def decomposition_table(rows: list) -> str:
+  """Markdown: where each model's error lies over the views of a frame (mean over cameras;
+  :func:`mvssl.metrics.multiview_decomposition`). rows: [(label, per-camera 'mean' dict)]."""
+  lines = ['Where the error lies (root-aligned, mm; mean over cameras): MPJPE of the mean of a '
+           "frame's views, each view's distance to that mean, the error across the image and "
+           "along the camera's axis, the views' disagreement (what L_MVC penalises), and the "
+           'predicted size over the true one.', '',
+           '| model | MPJPE | MPJPE of the views\' mean | view-specific | lateral | depth | '
+           'disagreement | pose scale |', '|---' * 8 + '|']
+  lines += [f'| {m} | {r["mpjpe"]:.1f} | {r["consensus_mpjpe"]:.1f} | {r["view_specific"]:.1f} | '
+            f'{r["lateral"]:.1f} | {r["depth"]:.1f} | {r["disagreement"]:.1f} | '
+            f'{r["pose_scale"]:.3f} |' for m, r in rows]
+  return '\n'.join(lines)
+
+
 def markdown(results: dict, title: str = 'mvssl') -> str:
   """The whole report as markdown (see :func:`write`)."""
   md = [f'# {title}: per-camera results on the test split ({results["num_test_frames"]} frames)',
@@ -51,13 +66,12 @@ def markdown(results: dict, title: str = 'mvssl') -> str:
   extra = [(m, results['models'][m]['mean'])
            for m in _labels(results, 'column') + _labels(results, 'below')]
   if extra:
-    views = all('disagreement' in r for _, r in extra)
-    md += ['| model (mean over cameras) | MPJPE / PA-MPJPE | N-MPJPE | PCK3D@150 | AUC |'
-           + (' view disagreement (mm) |' if views else ''), '|---|---|---|---|---|'
-           + ('---|' if views else '')]
+    md += ['| model (mean over cameras) | MPJPE / PA-MPJPE | N-MPJPE | PCK3D@150 | AUC |',
+           '|---|---|---|---|---|']
     md += [f'| {m} | {r["mpjpe"]:.1f} / {r["pa_mpjpe"]:.1f} | {r["n_mpjpe"]:.1f} | '
-           f'{100 * r["pck3d"]:.1f} | {100 * r["auc"]:.1f} |'
-           + (f' {r["disagreement"]:.1f} |' if views else '') for m, r in extra]
+           f'{100 * r["pck3d"]:.1f} | {100 * r["auc"]:.1f} |' for m, r in extra]
+    if all('disagreement' in r for _, r in extra):
+      md += ['', decomposition_table(extra)]
     md.append('')
   if 'pgt' in results and 'mpjpe' in results['pgt']:
     p = results['pgt']
