@@ -130,12 +130,12 @@ def multiview_decomposition(world: jax.Array, gt: jax.Array, R: jax.Array,
 
   Returns:
     dict of [N, V] arrays (NaN where a view is not recorded): ``disagreement``
-    (:func:`view_disagreement` of the world poses as given, mm); ``consensus_mpjpe``: MPJPE of the mean of the frame's
-    recorded views' predictions (the same for every view of a frame, mm); ``view_specific``: mean
-    joint distance from the view's prediction to that mean (mm); ``lateral`` / ``depth``: the
-    mean per-joint error in the view's own camera frame across the image plane (norm of x, y)
-    and along the optical axis (|z|), mm; ``pose_scale``: mean joint distance to the root,
-    prediction over GT (1 = right size).
+    (:func:`view_disagreement` of the world poses as given, mm); ``consensus_mpjpe``: MPJPE of
+    the mean of the frame's recorded views' predictions (the same for every view of a frame,
+    mm); ``view_specific``: mean joint distance from the view's prediction to that mean (mm);
+    ``lateral`` / ``depth``: the mean per-joint error in the view's own camera frame across the
+    image plane (norm of x, y) and along the optical axis (|z|), mm; ``pose_scale``: mean joint
+    distance to the root, prediction over GT (1 = right size).
   """
   n, v = world.shape[:2]
   seen = jnp.ones((n, v), bool) if seen is None else jnp.asarray(seen, bool)

@@ -92,7 +92,8 @@ class ValidateTest(chex.TestCase):
              ('optimizer.name', 'sgd', r'config.optimizer.name must be one of adam, adamw'),
              ('input.augment', 'mixup', r'config.input.augment must be one of none, colour'),
              ('pseudo_label.source', 'oracle', r'config.pseudo_label.source must be one of'),
-             ('data.dataset', 'coco', r"config.data.dataset must be one of \['h36m_2d', 'human36m'")]
+             ('data.dataset', 'coco',
+              r"config.data.dataset must be one of \['h36m_2d', 'human36m'")]
     tmp = self.create_tempdir().full_path
     for field, value, message in cases:
       c = default.get_config()

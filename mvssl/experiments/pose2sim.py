@@ -29,7 +29,6 @@ import numpy as np
 from mvssl import metrics
 from mvssl import parallel
 from mvssl import plots
-from mvssl.data import arrays as arrays_lib
 from mvssl.data import h36m
 from mvssl.data import pose2sim as p2s
 from mvssl.geometry import camera as camlib
@@ -144,11 +143,7 @@ def _tuning_arrays(ctx, run, n_tune: int):
   n = len(ctx.split('unlabeled')['frame'])
   if n_tune >= n or not run.pgt:
     return None
-  if run.gt:
-    raise ValueError(f'config.pose2sim.holdout_fraction: run {run.name!r} mixes labeled and '
-                     f'P-GT frames; holding recording frames out needs a P-GT-only run')
-  keep = np.nonzero(np.all(stages.pseudo_label(ctx)['valid'], axis=-1))[0]  # rows of the arrays
-  return arrays_lib.take(stages.training_arrays(ctx, run), np.nonzero(keep < n_tune)[0])
+  return stages.training_arrays(ctx, run, unlabeled_frames=np.arange(n_tune))
 
 
 def _table(out, key, reproj=True):

@@ -10,6 +10,7 @@ Codecs: :class:`mvssl.geometry.heatmap.HeatmapCodec` (volumetric heatmaps, paper
 from __future__ import annotations
 
 import jax
+import numpy as np
 
 from mvssl.geometry import camera as camlib
 
@@ -47,3 +48,13 @@ class Codec:
   def decode_batch(self, cams: camlib.Camera, y: jax.Array, root_depth: jax.Array):
     """(Camera[N, V], [N, V, J, 3], [N, V] mm) -> [N, V, J, 3] world mm."""
     return jax.vmap(self.decode_views)(cams, y, root_depth)
+
+  def encode_split(self, cams: camlib.Camera, poses, chunk: int = 512):
+    """:meth:`encode_batch` of a whole split, jitted, in chunks of ``chunk`` frames: world poses
+    [N, J, 3] mm (numpy or lazily indexed rows) in Camera[N, V] -> (target [N, V, J, 3],
+    root_depth [N, V] mm), numpy."""
+    enc = jax.jit(self.encode_batch)
+    out = [enc(jax.tree.map(lambda a: np.asarray(a[i:i + chunk]), cams),
+               np.asarray(poses[i:i + chunk])) for i in range(0, len(poses), chunk)]
+    return (np.concatenate([np.asarray(o[0]) for o in out]),
+            np.concatenate([np.asarray(o[1]) for o in out]))

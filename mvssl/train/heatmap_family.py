@@ -83,19 +83,6 @@ def _triangulate(graphdef, params, batch_stats, batch, codec):
   return algebraic_forward(model, batch, codec, train=False)
 
 
-def encode_split(codec, cams, poses, chunk: int = 512):
-  """The codec's targets of world poses [N, J, 3] mm in Camera[N, V], in chunks on the device.
-
-  Returns:
-    (target [N, V, J, 3], root_depth [N, V] mm), numpy.
-  """
-  enc = jax.jit(codec.encode_batch)
-  out = [enc(jax.tree.map(lambda a: a[i:i + chunk], cams), poses[i:i + chunk])
-         for i in range(0, len(poses), chunk)]
-  return (np.concatenate([np.asarray(o[0]) for o in out]),
-          np.concatenate([np.asarray(o[1]) for o in out]))
-
-
 def predict_views(state, d: dict, codec, batch_frames: int = 32) -> np.ndarray:
   """Integral model: every view's prediction mapped to world with Pi and the root depth of
   ``d['root_depth']`` [N, V] mm when given, else of ``d['pose_3d']`` [N, J, 3] (GT or P-GT).
@@ -106,7 +93,7 @@ def predict_views(state, d: dict, codec, batch_frames: int = 32) -> np.ndarray:
   out = []
   n = len(d['images'])
   root_depth = (d['root_depth'] if 'root_depth' in d else
-                encode_split(codec, d['cams'], d['pose_3d'])[1])
+                codec.encode_split(d['cams'], d['pose_3d'])[1])
   to_world = jax.jit(codec.decode_batch)
   for i in range(0, n, batch_frames):
     sl = slice(i, i + batch_frames)

@@ -68,10 +68,7 @@ def prepare(state: state_lib.TrainState, arrays: dict, codec) -> state_lib.Train
   """Sets a fresh lifting network's normalisation statistics from its training arrays (every
   view of every frame: keypoints_2d and the codec's targets of pose_3d)."""
   kp = np.asarray(arrays['keypoints_2d'][..., :2], np.float32)
-  target = np.concatenate([np.asarray(t) for t in [
-      jax.jit(codec.encode_batch)(jax.tree.map(lambda a: a[i:i + 4096], arrays['cams']),
-                                  np.asarray(arrays['pose_3d'][i:i + 4096]))[0]
-      for i in range(0, len(kp), 4096)]])
+  target = codec.encode_split(arrays['cams'], arrays['pose_3d'], chunk=4096)[0]
   model = state.model()
   model.set_statistics(kp.reshape(-1, *kp.shape[2:]), target.reshape(-1, *target.shape[2:]))
   return state.replace(batch_stats=nnx.state(model, nnx.BatchStat))

@@ -53,8 +53,9 @@ def _inputs(ctx: Context, run, split: str) -> dict:
   return d
 
 
-def training_arrays(ctx: Context, run) -> dict:
-  """The run's data mix: labeled frames with GT and/or unlabeled frames with valid P-GT.
+def training_arrays(ctx: Context, run, unlabeled_frames=None) -> dict:
+  """The run's data mix: labeled frames with GT and/or unlabeled frames with valid P-GT (only
+  the unlabeled split's rows ``unlabeled_frames`` when given, e.g. to hold frames out).
 
   Raises:
     ValueError: when the data lacks what the run's family reads (images or 2D joints).
@@ -67,7 +68,10 @@ def training_arrays(ctx: Context, run) -> dict:
   if run.pgt:
     unl = _inputs(ctx, run, 'unlabeled')
     pgt = pseudo_label(ctx)
-    keep = np.nonzero(np.all(pgt['valid'], axis=-1))[0]
+    keep = np.all(pgt['valid'], axis=-1)
+    if unlabeled_frames is not None:
+      keep &= np.isin(np.arange(len(keep)), unlabeled_frames)
+    keep = np.nonzero(keep)[0]
     parts.append(frames_of(unl, pgt['pose_world'], mvc_w=run.mvc_frames != 'none', keep=keep,
                            inputs=inputs))
   return functools.reduce(arrays_lib.concat, parts)
@@ -160,7 +164,7 @@ def _pseudo_label(ctx: Context) -> dict:
     raise FloatingPointError(f'[pseudo_label] {cfg.source} produced non-finite poses')
   # Targets in the codec of the first run that trains on the P-GT (stored with it, paper step 3).
   first = next((r for r in ctx.runs.values() if r.pgt), next(iter(ctx.runs.values())))
-  target, root_depth = heatmap_family.encode_split(ctx.codec(first), d['cams'], poses)
+  target, root_depth = ctx.codec(first).encode_split(d['cams'], poses)
   acc = {'valid_fraction': float(np.mean(valid))}
   if np.all(d['has_pose_3d']):   # score against the hidden GT when the unlabeled data has one
     acc.update({k: float(np.mean(v)) for k, v in

@@ -35,7 +35,8 @@ class RunTableTest(chex.TestCase):
 
   def test_bad_rows_are_named(self):
     cases = [
-        (dict(family='voxel'), r"config.runs.x.family must be one of \['algebraic', 'integral', 'lifting'"),
+        (dict(family='voxel'),
+         r"config.runs.x.family must be one of \['algebraic', 'integral', 'lifting'"),
         (dict(schedule='long'), r'config.runs.x.schedule must name a block of config.schedules'),
         (dict(init_from='nope'), r"config.runs.x.init_from names no run: 'nope'"),
         (dict(init_from='multi'), r"config.runs.x.init_from: 'multi' is of family 'algebraic'"),
