@@ -127,8 +127,10 @@ def schedule(steps, batch_size, lr, warmup=50, decay='cosine', decay_rate=0.96,
 
 
 def run(label, family, schedule, *, init_from='', init_seed=0, gt=True, pgt=False,
-        mvc_frames='none', l1=1.0, mvc=0.0, mm_3d=0.0, l2=0.0, report='column',
-        order=0) -> ConfigDict:
+        mvc_frames='none', l1=1.0, mvc=0.0, mm_3d=0.0, l2=0.0, report='column', order=0,
+        mvc_form='normalised', mvc_unit='codec', mvc_routing='both', pgt_from='pseudo_label',
+        pgt_l1=True, pgt_noise_mm=0.0, pgt_view_noise=0.0, pgt_withheld=0.0, noise_seed=0,
+        unlabeled_share=0.0) -> ConfigDict:
   """A row of the run table (mvssl.train.runs): one trained model.
 
   label: name in the report; family: integral | algebraic | lifting; schedule: a block of
@@ -137,11 +139,30 @@ def run(label, family, schedule, *, init_from='', init_seed=0, gt=True, pgt=Fals
   mvc_frames: none | all | unlabeled; l1, mvc, mm_3d, l2: loss weights (eq. 10; G's 3D term per
   mm; lifting: MSE of normalised outputs); report: column | below | none; order: position in the
   report and among independent runs.
+
+  L_MVC (mvssl.losses): mvc_form normalised | literal (eq. 9 as printed: ordered pairs, L1 norm);
+  mvc_unit codec (the L1 term's: depth bins) | mm; mvc_routing both | consensus | depth_only |
+  root_relative.
+
+  The unlabeled frames' targets (the reproduction study; integral family for the per-view ones):
+  pgt_from pseudo_label (config.pseudo_label's P-GT) | hidden_gt (the unlabeled split's own 3D
+  labels: a diagnosis, never a method); pgt_l1: False = no L1 on them (MVC only, the root depth
+  still from the targets); pgt_noise_mm: Gaussian sigma (mm, per world coordinate and joint) of
+  noise added to the world pose, the same in every view; pgt_view_noise: sigma (heatmap cells /
+  depth bins) of noise added to each view's targets independently; pgt_withheld: fraction of
+  (view, joint) targets given no L1; noise_seed: fixes the noise and withheld targets per frame
+  (not the model seed). unlabeled_share: fraction of the training draws that are unlabeled
+  frames (0 = in proportion to the frame counts).
   """
   return ConfigDict(dict(
       label=label, family=family, schedule=schedule, init_from=init_from, init_seed=init_seed,
-      data=ConfigDict(dict(gt=gt, pgt=pgt, mvc_frames=mvc_frames)),
-      weights=ConfigDict(dict(l1=l1, mvc=mvc, mm_3d=mm_3d, l2=l2)), report=report, order=order))
+      data=ConfigDict(dict(gt=gt, pgt=pgt, mvc_frames=mvc_frames, pgt_from=pgt_from,
+                           pgt_l1=pgt_l1, pgt_noise_mm=pgt_noise_mm,
+                           pgt_view_noise=pgt_view_noise, pgt_withheld=pgt_withheld,
+                           noise_seed=noise_seed, unlabeled_share=unlabeled_share)),
+      weights=ConfigDict(dict(l1=l1, mvc=mvc, mm_3d=mm_3d, l2=l2)),
+      mvc_loss=ConfigDict(dict(form=mvc_form, unit=mvc_unit, routing=mvc_routing)),
+      report=report, order=order))
 
 
 def get_config(arg=None):

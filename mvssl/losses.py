@@ -1,20 +1,38 @@
 """Losses of the method: L1 on heatmap coordinates, the multi-view consistency loss (paper eq. 9)
 and their weighted sum (paper eq. 10).
 
-  (9)  L_MVC = (1/J) sum_j sum_{c < c'} | Pi_c(y_c)_j - Pi_c'(y_c')_j |
+  (9)  L_MVC = (1/J) sum_j sum_{c != c'} || Pi_c(y_c)_j - Pi_c'(y_c')_j ||_1     (paper, literal)
   (10) L     = l1_weight * L1 + mvc_weight * L_MVC        (paper: 1.0 and 0.1)
 
 L1 is the mean absolute error between predicted and target heatmap coordinates (x, y cells;
 z bins). L_MVC maps every view's prediction back to world coordinates with the codec's Pi
-(:meth:`mvssl.geometry.heatmap.HeatmapCodec.decode`) and compares every pair of views. Like
-the L1 term, |.| is the mean absolute difference over the three coordinates, and ``mvc_loss``
-returns it in ``unit_mm`` units: the train step passes the depth-bin size cube/D, so both terms
-are mean absolute errors per coordinate in voxels and the paper's 1.0 / 0.1 weights balance them.
-(Summing instead of averaging the coordinates made the MVC term 3x larger and, on the embedded
-default, worse than L1-only.)
+(:meth:`mvssl.geometry.heatmap.HeatmapCodec.decode`) and compares the views. ``mvc_loss`` returns
+it in ``unit_mm`` units (:class:`MvcOptions`: the codec's unit, the depth-bin size cube/D for
+heatmaps, that of the L1 term; or mm) in one of two forms:
+
+* ``normalised`` (default): unordered pairs c < c', |.| the *mean* absolute difference over
+  x, y, z, like the L1 term;
+* ``literal``: eq. 9 as printed, ordered pairs c != c' and the L1 *norm* (sum over x, y, z): for
+  every routing below exactly 6x the normalised value and gradient (2 orderings x 3 coordinates),
+  i.e. a weight change.
+
+and one of four gradient routings (:data:`MVC_ROUTINGS`):
+
+* ``both``: every pair's gradient reaches both of its views (eq. 9 as written);
+* ``consensus``: each view is pulled toward the mean of the *other* views, held fixed
+  (``|X_c - sg(mean_{c' != c} X_c')|``); with two views its gradient equals ``both``'s;
+* ``depth_only``: the predicted x, y heatmap coordinates are held fixed (stop-gradient) before Pi,
+  so MVC moves only the depths;
+* ``root_relative``: each view's world pose minus its own world root joint, so MVC compares the
+  poses' shapes and not where Pi put their roots.
+
+A symmetric stop-gradient over ordered pairs, ``|X_c - sg(X_c')| + |X_c' - sg(X_c)|``, has exactly
+``both``'s gradient: a weight change, not a routing, so it is not offered.
 """
 
 from __future__ import annotations
+
+from typing import NamedTuple
 
 import chex
 import jax
@@ -23,52 +41,135 @@ import jax.numpy as jnp
 from mvssl.geometry import camera as camlib
 
 
+MVC_FORMS = ('normalised', 'literal')
+MVC_ROUTINGS = ('both', 'consensus', 'depth_only', 'root_relative')
+MVC_UNITS = ('codec', 'mm')
+
+
+class MvcOptions(NamedTuple):
+  """Which L_MVC a run trains with (module docstring): form (normalised | literal), unit (codec:
+  the L1 term's unit, depth bins for the heatmap codec | mm), routing (both | consensus |
+  depth_only | root_relative)."""
+  form: str = 'normalised'
+  unit: str = 'codec'
+  routing: str = 'both'
+
+  def unit_mm(self, codec) -> float:
+    """mm per loss unit: the codec's (``codec.unit_mm``) or 1."""
+    return 1.0 if self.unit == 'mm' else float(codec.unit_mm)
+
+
 def l1_loss(pred: jax.Array, target: jax.Array, weight: jax.Array | None = None) -> jax.Array:
   """Mean absolute error over the last axis' components and the joints.
 
   Args:
     pred, target: [..., J, 3] heatmap coordinates.
-    weight: optional [...] per-pose weight (e.g. 0 for padding); the result is a weighted mean.
+    weight: optional per-pose [...] or per-joint [..., J] weight (e.g. 0 for padding or for a
+      withheld target); the result is the weighted mean over joints.
   Returns:
     [] loss.
   """
   chex.assert_equal_shape([pred, target])
-  per_pose = jnp.mean(jnp.abs(pred - target), axis=(-2, -1))
+  per_joint = jnp.mean(jnp.abs(pred - target), axis=-1)                   # [..., J]
   if weight is None:
-    return jnp.mean(per_pose)
-  return jnp.sum(per_pose * weight) / jnp.maximum(jnp.sum(weight), 1.0)
+    return jnp.mean(per_joint)
+  if weight.ndim == per_joint.ndim - 1:
+    weight = weight[..., None]
+  weight = jnp.broadcast_to(weight, per_joint.shape).astype(per_joint.dtype)
+  return jnp.sum(per_joint * weight) / jnp.maximum(jnp.sum(weight), 1.0)
 
 
-def pairwise_l1(world: jax.Array, view_mask: jax.Array | None = None) -> jax.Array:
-  """sum_{c<c'} mean_xyz |X_c - X_c'|, averaged over joints. world [V, J, 3]; mask [V] -> []."""
+def _abs_xyz(d: jax.Array, form: str) -> jax.Array:
+  """|d| over the last axis: the mean (normalised form) or the sum (literal L1 norm)."""
+  return jnp.sum(jnp.abs(d), axis=-1) if form == 'literal' else jnp.mean(jnp.abs(d), axis=-1)
+
+
+def pairwise_l1(world: jax.Array, view_mask: jax.Array | None = None, *,
+                form: str = 'normalised') -> jax.Array:
+  """sum over view pairs of |X_c - X_c'|, averaged over joints.
+
+  normalised: unordered pairs c < c', mean over xyz; literal: ordered pairs c != c', sum over xyz.
+  world [V, J, 3]; view_mask [V] bool (absent views are in no pair) -> [].
+  """
   num_views = world.shape[0]
-  diff = jnp.mean(jnp.abs(world[:, None] - world[None, :]), axis=-1)      # [V, V, J]
-  pair = jnp.triu(jnp.ones((num_views, num_views), world.dtype), k=1)
+  diff = jnp.mean(_abs_xyz(world[:, None] - world[None, :], form), axis=-1)   # [V, V]
+  ones = jnp.ones((num_views, num_views), world.dtype)
+  pair = ones - jnp.eye(num_views, dtype=world.dtype) if form == 'literal' else jnp.triu(ones, 1)
   if view_mask is not None:
     m = view_mask.astype(world.dtype)
     pair = pair * m[:, None] * m[None, :]
-  return jnp.sum(jnp.mean(diff, axis=-1) * pair)
+  return jnp.sum(diff * pair)
+
+
+def consensus_l1(world: jax.Array, view_mask: jax.Array | None = None, *,
+                 form: str = 'normalised') -> jax.Array:
+  """sum_c |X_c - sg(mean of the other present views)|, averaged over joints.
+
+  The other views' mean is held fixed (stop-gradient), so each view is pulled toward it and does
+  not pull it. Each view's term is weighted by its number of other present views (x 2 in the
+  literal form), so for two views the gradient equals ``pairwise_l1``'s in either form (the
+  value is twice: each comparison is counted from both sides). A view with no other present
+  view contributes 0.
+  world [V, J, 3]; view_mask [V] bool -> [].
+  """
+  num_views = world.shape[0]
+  m = (jnp.ones(num_views, world.dtype) if view_mask is None
+       else view_mask.astype(world.dtype))
+  present = jnp.where(m[:, None, None] > 0, world, 0.0)       # an absent view's value is unused
+  total = jnp.sum(present, axis=0)                                           # [J, 3]
+  n_other = jnp.sum(m) - m                                                   # [V]
+  others = (total[None] - present) / jnp.maximum(n_other, 1.0)[:, None, None]
+  per_view = jnp.mean(_abs_xyz(world - jax.lax.stop_gradient(others), form), axis=-1)   # [V]
+  # Weighted by the number of other views: n present views count n (n - 1) one-sided comparisons;
+  # the literal form's ordered pairs pull each view twice as hard as the normalised ones.
+  scale = 2.0 if form == 'literal' else 1.0
+  return scale * jnp.sum(jnp.where(m > 0, per_view, 0.0) * m * n_other)
+
+
+def mvc_of_world(world: jax.Array, view_mask: jax.Array | None = None, *,
+                 form: str = 'normalised', routing: str = 'both', root: int = 0) -> jax.Array:
+  """L_MVC of one multi-view sample given its views' world poses (after Pi).
+
+  world [V, J, 3] (mm); view_mask [V] bool; form, routing as in :func:`mvc_loss` ('depth_only'
+  acts before Pi, so here it is 'both') -> [] (mm).
+  """
+  if routing == 'root_relative':
+    world = world - world[:, root:root + 1, :]
+  reduce = consensus_l1 if routing == 'consensus' else pairwise_l1
+  return reduce(world, view_mask, form=form)
 
 
 def mvc_loss(codec, cams: camlib.Camera, pred: jax.Array, root_depth: jax.Array, *,
              unit_mm: float = 1.0, view_mask: jax.Array | None = None,
-             weight: jax.Array | None = None) -> jax.Array:
+             weight: jax.Array | None = None, form: str = 'normalised',
+             routing: str = 'both', root: int = 0) -> jax.Array:
   """Multi-view consistency loss (paper eq. 9) over a batch of multi-view samples.
 
   Args:
     codec: the predictions' codec; its ``decode_batch`` is Pi (e.g. HeatmapCodec).
     cams: Camera with leading axes [B, V] (input-crop cameras).
-    pred: [B, V, J, 3] predicted coordinates in the codec's space.
+    pred: [B, V, J, 3] predicted coordinates in the codec's space (x, y, depth last).
     root_depth: [B, V] camera-frame root depth per view (mm), from the P-GT or GT.
     unit_mm: the loss is divided by this (mm per loss unit).
     view_mask: optional [B, V] bool of views present.
     weight: optional [B] per-sample weight (0 excludes a sample, e.g. labeled-only batches).
+    form: 'normalised' | 'literal' (module docstring).
+    routing: 'both' | 'consensus' | 'depth_only' | 'root_relative' (module docstring).
+    root: the root joint (root_relative).
   Returns:
     [] loss.
+  Raises:
+    ValueError: for an unknown form or routing.
   """
   chex.assert_rank(pred, 4)
+  if form not in MVC_FORMS or routing not in MVC_ROUTINGS:
+    raise ValueError(f'mvc_loss: form must be one of {MVC_FORMS} and routing one of '
+                     f'{MVC_ROUTINGS}; got {form!r}, {routing!r}')
+  if routing == 'depth_only':
+    pred = jnp.concatenate([jax.lax.stop_gradient(pred[..., :2]), pred[..., 2:]], axis=-1)
   world = codec.decode_batch(cams, pred, root_depth)                  # [B, V, J, 3] mm
-  per = jax.vmap(pairwise_l1)(world, view_mask) / unit_mm     # view_mask None maps to None
+  per = jax.vmap(lambda w, m: mvc_of_world(w, m, form=form, routing=routing, root=root))(
+      world, view_mask) / unit_mm
   if weight is None:
     return jnp.mean(per)
   return jnp.sum(per * weight) / jnp.maximum(jnp.sum(weight), 1.0)

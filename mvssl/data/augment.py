@@ -60,7 +60,8 @@ def augment_frame(ex: dict, rng: np.random.Generator, *, scale=(0.8, 1.2), rotat
   Args:
     ex: one example: images [V, S, S, 3] uint8, cams (Camera with leaves K, R [V, 3, 3],
       t [V, 3] mm, dist [V, 5]), pose_3d [J, 3] world mm, view_valid [V]; optional
-      keypoints_2d [V, J, 3] (crop px).
+      keypoints_2d [V, J, 3] (crop px), target_noise [V, J, 3] and target_w [V, J] (per-joint
+      target extras of :func:`mvssl.train.stages.unlabeled_targets`, permuted with the joints).
     rng: numpy Generator (deterministic per example).
     scale: (low, high) uniform zoom; rotation_deg: uniform in +-rotation_deg; flip_prob: chance
       of a horizontal flip of the whole frame; colour: per-view gain/bias jitter.
@@ -93,6 +94,9 @@ def augment_frame(ex: dict, rng: np.random.Generator, *, scale=(0.8, 1.2), rotat
   out['cams'] = cams.replace(**{k: a.astype(dt) for k, a in new.items()})
   perm = list(h36m.FLIP_PERM) if flip else list(range(len(h36m.FLIP_PERM)))
   out['pose_3d'] = np.asarray(ex['pose_3d'])[perm]
+  for key, axis in (('target_noise', -2), ('target_w', -1)):   # per-joint target extras
+    if key in ex:
+      out[key] = np.take(np.asarray(ex[key]), perm, axis=axis)
   if kp is not None:
     out['keypoints_2d'] = kp[:, perm].astype(np.asarray(ex['keypoints_2d']).dtype)
   return out

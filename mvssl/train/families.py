@@ -51,7 +51,8 @@ class Family:
     inputs: the split field the network reads ('images' or 'keypoints_2d').
     build: build(config.model, axis_name=, seed=) -> the NNX network.
     codec: codec(config.model) -> its codec (:mod:`mvssl.geometry.codec`).
-    loss: loss(model, batch, codec, LossWeights, rng) -> (loss [], aux dict), per device.
+    loss: loss(model, batch, codec, LossWeights, rng, mvc_options) -> (loss [], aux dict), per
+      device (``mvc_options``: :class:`mvssl.losses.MvcOptions`).
     per_view: True when it predicts one pose per view (evaluated per camera), False when one
       pose per multi-view frame (evaluated as a whole).
     predict: predict(state, split, codec) -> world poses [N, V, J, 3] (per_view) or [N, J, 3].

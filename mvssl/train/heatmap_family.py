@@ -26,19 +26,28 @@ def _flat(x):
   return x.reshape((-1,) + x.shape[2:])
 
 
-def integral_loss(model, batch, codec, weights, rng=None):
+def integral_loss(model, batch, codec, weights, rng=None, mvc_options=losses.MvcOptions()):
   """Paper eq. 10, L = l1 * L1 + mvc * L_MVC, of the single-view model on a batch (step module
-  docstring); L1 and L_MVC in depth-bin units (``codec.unit_mm``). -> (loss, {l1, mvc}).
-  ``weights``: :class:`mvssl.train.families.LossWeights`; ``rng`` unused (no dropout)."""
+  docstring); L1 in depth-bin units (``codec.unit_mm``), L_MVC as ``mvc_options`` says
+  (:class:`mvssl.losses.MvcOptions`). The targets are the codec's encoding of ``pose_3d`` plus
+  ``target_noise`` and their L1 weight ``l1_w`` x ``view_valid`` x ``target_w`` when the batch
+  has them. -> (loss, {l1, mvc}). ``weights``: :class:`mvssl.train.families.LossWeights`;
+  ``rng`` unused (no dropout)."""
   del rng
   b, v = batch['images'].shape[:2]
   pred, _ = model(_flat(batch['images']), train=True)
   pred = pred.reshape((b, v) + pred.shape[1:])
   target, root_depth = codec.encode_batch(batch['cams'], batch['pose_3d'])
+  if 'target_noise' in batch:
+    target = target + batch['target_noise']
   valid = batch['view_valid']
-  l1 = losses.l1_loss(pred, target, batch['l1_w'][:, None] * valid)
-  mvc = losses.mvc_loss(codec, batch['cams'], pred, root_depth, unit_mm=codec.unit_mm,
-                        weight=batch['mvc_w'], view_mask=valid)
+  w = (batch['l1_w'][:, None] * valid)[..., None]                             # [b, V, 1]
+  if 'target_w' in batch:
+    w = w * batch['target_w']                                                 # [b, V, J]
+  l1 = losses.l1_loss(pred, target, w)
+  mvc = losses.mvc_loss(codec, batch['cams'], pred, root_depth,
+                        unit_mm=mvc_options.unit_mm(codec), weight=batch['mvc_w'],
+                        view_mask=valid, form=mvc_options.form, routing=mvc_options.routing)
   loss = losses.total_loss(l1, mvc, l1_weight=weights.l1, mvc_weight=weights.mvc)
   return loss, dict(l1=l1, mvc=mvc)
 
@@ -58,9 +67,10 @@ def algebraic_forward(model, batch, codec, train: bool):
   return pose, dict(j2d=j2d, conf=conf, valid=valid)
 
 
-def algebraic_loss(model, batch, codec, weights, rng=None):
-  """l1 * 2D L1 (heatmap cells) + mm_3d * 3D L1 of the triangulated pose (mm); ``rng`` unused."""
-  del rng
+def algebraic_loss(model, batch, codec, weights, rng=None, mvc_options=None):
+  """l1 * 2D L1 (heatmap cells) + mm_3d * 3D L1 of the triangulated pose (mm); ``rng`` and
+  ``mvc_options`` unused (G has one pose per frame: nothing to make consistent)."""
+  del rng, mvc_options
   pose, aux = algebraic_forward(model, batch, codec, train=True)
   target_2d = codec.encode_batch(batch['cams'], batch['pose_3d'])[0][..., :2]
   w = batch['view_valid'][..., None, None].astype(pose.dtype)

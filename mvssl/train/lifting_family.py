@@ -23,9 +23,10 @@ def _flat(x):
   return x.reshape((-1,) + x.shape[2:])
 
 
-def lifting_loss(model, batch, codec, weights, rng=None):
+def lifting_loss(model, batch, codec, weights, rng=None, mvc_options=losses.MvcOptions()):
   """The loss of a lifting run on a batch: keypoints_2d [b, V, J, 3], cams [b, V], view_valid,
-  pose_3d [b, J, 3] world mm, l1_w / mvc_w [b]. -> (loss, {l1, l2, mvc})."""
+  pose_3d [b, J, 3] world mm, l1_w / mvc_w [b]; L_MVC as ``mvc_options`` says ('depth_only'
+  moves the lifted depths only). -> (loss, {l1, l2, mvc})."""
   b, v, j = batch['keypoints_2d'].shape[:3]
   raw = model.raw(_flat(batch['keypoints_2d'][..., :2]), train=True, key=rng)  # [b*v, 3(J-1)]
   pred = model.from_raw(raw).reshape(b, v, j, 3)                               # mm
@@ -34,8 +35,10 @@ def lifting_loss(model, batch, codec, weights, rng=None):
   l1 = losses.l1_loss(pred / codec.unit_mm, target / codec.unit_mm, w)
   err = (raw - model.normalised(model.targets(_flat(target)))) ** 2           # [b*v, 3(J-1)]
   l2 = jnp.sum(jnp.mean(err, axis=-1) * w.reshape(-1)) / jnp.maximum(jnp.sum(w), 1.0)
-  mvc = losses.mvc_loss(codec, batch['cams'], pred, root_depth, unit_mm=codec.unit_mm,
-                        weight=batch['mvc_w'], view_mask=batch['view_valid'])
+  mvc = losses.mvc_loss(codec, batch['cams'], pred, root_depth,
+                        unit_mm=mvc_options.unit_mm(codec), weight=batch['mvc_w'],
+                        view_mask=batch['view_valid'], form=mvc_options.form,
+                        routing=mvc_options.routing)
   loss = losses.total_loss(l1, mvc, l1_weight=weights.l1, mvc_weight=weights.mvc)
   return loss + weights.l2 * l2, dict(l1=l1, l2=l2, mvc=mvc)
 

@@ -11,9 +11,11 @@
   schedule    block of config.schedules giving steps, batch size, learning rate, warm-up
   data        the data mix: gt (labeled frames with GT), pgt (unlabeled frames with P-GT, those
               whose P-GT is valid for every joint), mvc_frames (which frames get the MVC term:
-              none | all | unlabeled)
+              none | all | unlabeled), unlabeled_share (fraction of draws from the unlabeled
+              frames; 0 = by frame count), and what the unlabeled targets are (:class:`Targets`)
   weights     loss weights: l1, mvc (paper eq. 10), mm_3d (G's 3D term, per mm), l2 (lifting:
               MSE of the normalised outputs)
+  mvc_loss    which L_MVC (:class:`mvssl.losses.MvcOptions`): form, unit, routing
   report      column (a column of the per-camera table) | below (one line under it) | none
   order       position in the report and, among independent runs, in ``stage=all``
 
@@ -25,10 +27,37 @@ from __future__ import annotations
 
 import dataclasses
 
+from mvssl import losses
 from mvssl.train import families
 
 REPORTS = ('column', 'below', 'none')
 MVC_FRAMES = ('none', 'all', 'unlabeled')
+PGT_FROM = ('pseudo_label', 'hidden_gt')
+
+
+@dataclasses.dataclass(frozen=True)
+class Targets:
+  """What a run's unlabeled frames are trained toward (configs/default.py ``run``).
+
+  Attributes:
+    source: 'pseudo_label' (config.pseudo_label's P-GT) | 'hidden_gt' (the split's own labels).
+    l1: whether they get the L1 term (False: MVC only; the root depth still comes from them).
+    noise_mm: sigma (mm) of world noise per joint and coordinate, the same in every view.
+    view_noise: sigma (heatmap units) of noise on each view's targets independently.
+    withheld: fraction of (view, joint) targets without L1, fixed per frame.
+    seed: seed of the noise and the withheld targets (fixed per frame, not per model seed).
+  """
+  source: str = 'pseudo_label'
+  l1: bool = True
+  noise_mm: float = 0.0
+  view_noise: float = 0.0
+  withheld: float = 0.0
+  seed: int = 0
+
+  @property
+  def per_view(self) -> bool:
+    """Whether the targets differ per view beyond the codec's encoding of one world pose."""
+    return bool(self.view_noise or self.withheld)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -46,6 +75,9 @@ class Run:
   weights: families.LossWeights
   report: str
   order: int
+  mvc: losses.MvcOptions = losses.MvcOptions()
+  targets: Targets = Targets()
+  unlabeled_share: float = 0.0
 
 
 def _row(name: str, r, schedules) -> Run:
@@ -61,6 +93,25 @@ def _row(name: str, r, schedules) -> Run:
                      f'got {r.data.mvc_frames!r}')
   if not (r.data.gt or r.data.pgt):
     raise ValueError(f'{where}.data: gt and pgt are both False; the run would have no frames')
+  for field, value, allowed in (('form', r.mvc_loss.form, losses.MVC_FORMS),
+                                ('unit', r.mvc_loss.unit, losses.MVC_UNITS),
+                                ('routing', r.mvc_loss.routing, losses.MVC_ROUTINGS)):
+    if value not in allowed:
+      raise ValueError(f'{where}.mvc_loss.{field} must be one of {allowed}, got {value!r}')
+  d = r.data
+  if d.pgt_from not in PGT_FROM:
+    raise ValueError(f'{where}.data.pgt_from must be one of {PGT_FROM}, got {d.pgt_from!r}')
+  for field in ('pgt_noise_mm', 'pgt_view_noise', 'pgt_withheld', 'unlabeled_share'):
+    if not 0.0 <= float(d[field]) < (1.0 if field in ('pgt_withheld', 'unlabeled_share')
+                                     else float('inf')):
+      raise ValueError(f'{where}.data.{field} must be >= 0' +
+                       (' and < 1' if field in ('pgt_withheld', 'unlabeled_share') else '') +
+                       f', got {d[field]!r}')
+  if (d.pgt_view_noise or d.pgt_withheld) and r.family != 'integral':
+    raise ValueError(f'{where}.data: pgt_view_noise / pgt_withheld act on heatmap targets; '
+                     f'family {r.family!r} has none (use family integral)')
+  if d.unlabeled_share and not (d.gt and d.pgt):
+    raise ValueError(f'{where}.data.unlabeled_share needs both gt and pgt frames')
   if r.report not in REPORTS:
     raise ValueError(f'{where}.report must be one of {REPORTS}, got {r.report!r}')
   if r.report == 'column' and not families.FAMILIES[r.family].per_view:
@@ -71,7 +122,13 @@ def _row(name: str, r, schedules) -> Run:
              pgt=bool(r.data.pgt), mvc_frames=r.data.mvc_frames,
              weights=families.LossWeights(l1=float(r.weights.l1), mvc=float(r.weights.mvc),
                                           mm_3d=float(r.weights.mm_3d), l2=float(r.weights.l2)),
-             report=r.report, order=int(r.order))
+             report=r.report, order=int(r.order),
+             mvc=losses.MvcOptions(form=r.mvc_loss.form, unit=r.mvc_loss.unit,
+                                   routing=r.mvc_loss.routing),
+             targets=Targets(source=d.pgt_from, l1=bool(d.pgt_l1),
+                             noise_mm=float(d.pgt_noise_mm), view_noise=float(d.pgt_view_noise),
+                             withheld=float(d.pgt_withheld), seed=int(d.noise_seed)),
+             unlabeled_share=float(d.unlabeled_share))
 
 
 def table(config) -> dict[str, Run]:
@@ -132,10 +189,29 @@ def describe(run: Run, schedule) -> str:
     if run.weights.l2:
       terms.append(f'{run.weights.l2:g} MSE (normalised)')
     if run.weights.mvc:
-      terms.append(f'{run.weights.mvc:g} MVC (frames: {run.mvc_frames})')
+      m = run.mvc
+      variant = [] if m == losses.MvcOptions() else [f'{m.form}, {m.routing}, in {m.unit}']
+      terms.append(f'{run.weights.mvc:g} MVC (' + '; '.join(
+          variant + [f'frames: {run.mvc_frames}']) + ')')
     loss = ' + '.join(terms) or '0'
   else:
     loss = f'{run.weights.l1:g} 2D L1 + {run.weights.mm_3d:g} 3D L1 (mm)'
   start = f'from {run.init_from}' if run.init_from else 'from scratch'
-  return (f'{run.label}: {run.family} model, {schedule.steps} steps {start} on {data}, '
+  t = run.targets
+  notes = []
+  if run.pgt:
+    if t.source == 'hidden_gt':
+      notes.append('unlabeled targets: the hidden GT (diagnosis)')
+    if t.noise_mm:
+      notes.append(f'+ {t.noise_mm:g} mm world noise')
+    if t.view_noise:
+      notes.append(f'+ {t.view_noise:g} heatmap-unit noise per view')
+    if t.withheld:
+      notes.append(f'{t.withheld:.0%} of (view, joint) targets withheld')
+    if not t.l1:
+      notes.append('no L1 on the unlabeled frames')
+    if run.unlabeled_share:
+      notes.append(f'{run.unlabeled_share:.0%} of draws unlabeled')
+  extra = f' ({"; ".join(notes)})' if notes else ''
+  return (f'{run.label}: {run.family} model, {schedule.steps} steps {start} on {data}{extra}, '
           f'L = {loss}')

@@ -53,28 +53,91 @@ def _inputs(ctx: Context, run, split: str) -> dict:
   return d
 
 
+def unlabeled_targets(d: dict, poses: np.ndarray, targets) -> tuple[np.ndarray, dict]:
+  """The unlabeled frames' training targets as a run's :class:`mvssl.train.runs.Targets` says.
+
+  Noise and withheld targets are drawn for every frame of the split from ``targets.seed`` (the
+  same frame always gets the same draw, whatever the model seed or the frames kept).
+
+  Args:
+    d: the unlabeled split (view_valid); poses: [N, J, 3] world mm (P-GT or hidden GT).
+  Returns:
+    (world poses [N, J, 3] mm with the view-consistent noise, per-view extras: {} or
+    target_noise [N, V, J, 3] heatmap units and target_w [N, V, J] (0 = withheld)).
+  """
+  poses = np.asarray(poses, np.float32)
+  n, v, j = len(poses), d['view_valid'].shape[1], poses.shape[1]
+  rng = np.random.default_rng([int(targets.seed), n])
+  world_noise = rng.normal(0.0, 1.0, poses.shape).astype(np.float32)
+  view_noise = rng.normal(0.0, 1.0, (n, v, j, 3)).astype(np.float32)
+  withheld = rng.random((n, v, j)) < targets.withheld
+  poses = poses + np.float32(targets.noise_mm) * world_noise
+  if not targets.per_view:
+    return poses, {}
+  return poses, dict(target_noise=np.float32(targets.view_noise) * view_noise,
+                     target_w=(~withheld).astype(np.float32))
+
+
+def _hidden_gt(ctx: Context, d: dict, run) -> np.ndarray:
+  if not np.all(d['has_pose_3d']):
+    raise ValueError(f'config.runs.{run.name}.data.pgt_from is hidden_gt but the unlabeled split '
+                     f'has {int(np.sum(~d["has_pose_3d"]))} frames without 3D labels (dataset '
+                     f'{ctx.data.source("unlabeled").name}); use pgt_from=pseudo_label')
+  return d['pose_3d']
+
+
+def _share(arrays: dict, n_lab: int, n_unl: int, share: float) -> dict:
+  """Repeats frames so that a fraction ``share`` of the rows are the last ``n_unl`` (unlabeled)
+  ones; every frame stays at least once."""
+  n_l = max(n_lab, int(np.ceil(n_unl * (1.0 - share) / share)))
+  n_u = max(n_unl, int(round(n_l * share / (1.0 - share))))
+  rows = np.concatenate([np.resize(np.arange(n_lab), n_l), n_lab + np.resize(np.arange(n_unl), n_u)])
+  log.info('unlabeled share %.3f: %d labeled frames drawn as %d rows, %d unlabeled as %d',
+           n_u / (n_l + n_u), n_lab, n_l, n_unl, n_u)
+  return arrays_lib.take(arrays, rows)
+
+
 def training_arrays(ctx: Context, run, unlabeled_frames=None) -> dict:
   """The run's data mix: labeled frames with GT and/or unlabeled frames with valid P-GT (only
-  the unlabeled split's rows ``unlabeled_frames`` when given, e.g. to hold frames out).
+  the unlabeled split's rows ``unlabeled_frames`` when given, e.g. to hold frames out), their
+  targets as ``run.targets`` says (:func:`unlabeled_targets`), drawn in the proportion
+  ``run.unlabeled_share`` when set.
 
   Raises:
-    ValueError: when the data lacks what the run's family reads (images or 2D joints).
+    ValueError: when the data lacks what the run's family reads (images or 2D joints), or
+      hidden-GT targets are asked of a split without 3D labels.
   """
   parts = []
   inputs = families.FAMILIES[run.family].inputs
+  t = run.targets
   if run.gt:
     lab = _inputs(ctx, run, 'labeled')
     parts.append(frames_of(lab, lab['pose_3d'], mvc_w=run.mvc_frames == 'all', inputs=inputs))
+    if run.pgt and t.per_view:           # the same keys on both parts: no noise, all targets
+      n, v, j = lab['pose_3d'].shape[0], lab['view_valid'].shape[1], lab['pose_3d'].shape[1]
+      parts[-1].update(target_noise=np.zeros((n, v, j, 3), np.float32),
+                       target_w=np.ones((n, v, j), np.float32))
   if run.pgt:
     unl = _inputs(ctx, run, 'unlabeled')
-    pgt = pseudo_label(ctx)
-    keep = np.all(pgt['valid'], axis=-1)
+    if t.source == 'hidden_gt':
+      poses, keep = _hidden_gt(ctx, unl, run), np.ones(len(unl['frame']), bool)
+    else:
+      pgt = pseudo_label(ctx)
+      poses, keep = pgt['pose_world'], np.all(pgt['valid'], axis=-1)
     if unlabeled_frames is not None:
       keep &= np.isin(np.arange(len(keep)), unlabeled_frames)
     keep = np.nonzero(keep)[0]
-    parts.append(frames_of(unl, pgt['pose_world'], mvc_w=run.mvc_frames != 'none', keep=keep,
-                           inputs=inputs))
-  return functools.reduce(arrays_lib.concat, parts)
+    poses, extra = unlabeled_targets(unl, poses, t)
+    part = frames_of(unl, poses, mvc_w=run.mvc_frames != 'none', inputs=inputs)
+    part.update(extra)
+    if not t.l1:
+      part['l1_w'] = np.zeros_like(part['l1_w'])
+    parts.append(arrays_lib.take(part, keep))
+  arrays = functools.reduce(arrays_lib.concat, parts)
+  if run.unlabeled_share:
+    arrays = _share(arrays, arrays_lib.num_frames(parts[0]), arrays_lib.num_frames(parts[1]),
+                    run.unlabeled_share)
+  return arrays
 
 
 def train(ctx: Context, name: str, arrays: dict | None = None):
@@ -94,7 +157,7 @@ def train(ctx: Context, name: str, arrays: dict | None = None):
   arrays = training_arrays(ctx, run) if arrays is None else arrays
   if not run.init_from:
     state = family.prepare(state, arrays, codec)
-  loss = functools.partial(family.loss, codec=codec, weights=run.weights)
+  loss = functools.partial(family.loss, codec=codec, weights=run.weights, mvc_options=run.mvc)
   return ctx.train(run, state, loss, arrays)
 
 

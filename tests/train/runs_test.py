@@ -43,6 +43,16 @@ class RunTableTest(chex.TestCase):
         (dict(report='table'), r'config.runs.x.report must be one of'),
         (dict(gt=False), r'config.runs.x.data: gt and pgt are both False'),
         (dict(mvc_frames='labeled'), r'config.runs.x.data.mvc_frames must be one of'),
+        (dict(mvc_routing='sideways'), r'config.runs.x.mvc_loss.routing must be one of'),
+        (dict(mvc_form='squared'), r'config.runs.x.mvc_loss.form must be one of'),
+        (dict(mvc_unit='cm'), r'config.runs.x.mvc_loss.unit must be one of'),
+        (dict(pgt=True, pgt_from='detector'), r'config.runs.x.data.pgt_from must be one of'),
+        (dict(pgt=True, pgt_withheld=1.0), r'config.runs.x.data.pgt_withheld must be >= 0 and < 1'),
+        (dict(pgt=True, pgt_noise_mm=-3.0), r'config.runs.x.data.pgt_noise_mm must be >= 0'),
+        (dict(unlabeled_share=0.5), r'config.runs.x.data.unlabeled_share needs both gt and pgt'),
+        (dict(family='lifting', pgt=True, pgt_view_noise=0.5, init_from=''),
+         r"config.runs.x.data: pgt_view_noise / pgt_withheld act on heatmap targets; family "
+         r"'lifting'"),
     ]
     for change, message in cases:
       config = default.get_config()
