@@ -170,7 +170,7 @@ def get_config(arg=None):
   c = ConfigDict()
   # heading of the report
   c.title = 'mvssl embedded default (procedural poses, procedural 4-camera rig)'
-  c.experiment = 'paper'     # paper | pose2sim (configs/pose2sim.py)
+  c.experiment = 'paper'     # paper | pose2sim (configs/pose2sim.py) | study (configs/study.py)
   # all | build | pseudo_label | evaluate | the name of one run of c.runs
   c.stage = 'all'
   c.seed = 0                 # model init and data order
@@ -193,6 +193,15 @@ def get_config(arg=None):
   i.scale = (0.8, 1.2)       # geometric: zoom range
   i.rotation_deg = 30.0      # geometric: in-plane rotation range (+-)
   i.flip_prob = 0.5          # geometric: chance of a horizontal flip (L/R joints swapped)
+
+  c.study = st = ConfigDict()   # the reproduction study (configs/study.py, mvssl.experiments.study)
+  st.reference = 'l1_only'   # the run every variant is compared with (paired intervals)
+  st.all_seeds = ('base_gt', 'l1_only', 'ours')   # rows trained at every seed of config.seeds
+  st.sweep_seeds = 1         # the other rows (sweep points): at the first sweep_seeds seeds only
+  st.validation = 'unlabeled'   # split whose hidden GT picks the variant (never the test split)
+  st.candidates = ('ours',)  # rows the validation choice is made among (method variants)
+  st.groups = ()             # ((heading, (run, ...)), ...): the tables of study.md
+  st.pairs = ()              # ((run a, run b), ...): further paired intervals a - b
 
   c.pose2sim = ConfigDict()  # the pose2sim experiment (configs/pose2sim.py)
   # fraction of the recording's frames (the last ones) kept out of fine-tuning, reported apart

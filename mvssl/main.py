@@ -1,8 +1,9 @@
 """The one entry point: ``train_and_evaluate(config, workdir)`` checks the config, then runs the
 experiment that ``config.experiment`` names (launch.py calls it).
 
-Experiments: ``paper`` (:mod:`mvssl.experiments.paper`, the method and its table) and
-``pose2sim`` (:mod:`mvssl.experiments.pose2sim`, the real recording without 3D labels). Imports
+Experiments: ``paper`` (:mod:`mvssl.experiments.paper`, the method and its table),
+``pose2sim`` (:mod:`mvssl.experiments.pose2sim`, the real recording without 3D labels) and
+``study`` (:mod:`mvssl.experiments.study`, the reproduction study over variants and seeds). Imports
 point one way: geometry/ops <- models/losses <- data <- train <- experiments <- main.
 """
 
@@ -15,12 +16,13 @@ from mvssl.data import sources
 from mvssl.experiments import paper
 from mvssl.experiments import pose2sim
 from mvssl.experiments import seeds
+from mvssl.experiments import study
 from mvssl.train import context
 from mvssl.train import runs
 from mvssl.train import stages
 from mvssl.train import state
 
-EXPERIMENTS = dict(paper=paper.run, pose2sim=pose2sim.run)
+EXPERIMENTS = dict(paper=paper.run, pose2sim=pose2sim.run, study=study.run)
 
 
 def _one_of(field: str, value, allowed) -> None:
@@ -45,6 +47,8 @@ def validate(config) -> None:
   if config.unlabeled_data is not None:
     sources.check_kind(config.unlabeled_data, 'config.unlabeled_data')
   runs.table(config)
+  if config.experiment == 'study':
+    study.check(config)
 
 
 def train_and_evaluate(config, workdir: str):
@@ -56,6 +60,6 @@ def train_and_evaluate(config, workdir: str):
   if parallel.is_main_process():
     with open(os.path.join(workdir, 'config.json'), 'w') as f:
       f.write(config.to_json_best_effort(indent=2))
-  if config.seeds:
+  if config.seeds and config.experiment != 'study':    # the study runs its own seeds
     return seeds.run(config, workdir, EXPERIMENTS[config.experiment])
   return EXPERIMENTS[config.experiment](config, workdir)

@@ -1,4 +1,5 @@
-"""Every figure mvssl draws (matplotlib, Agg backend, PNG): loss curves and grouped bar charts.
+"""Every figure mvssl draws (matplotlib, Agg backend, PNG): loss curves, grouped bar charts and
+interval (forest) plots.
 
 Writers are called on process 0 only (see :func:`mvssl.parallel.is_main_process`).
 """
@@ -59,3 +60,27 @@ def grouped_bars(groups: list[str], panels: dict[str, dict[str, list[float]]], p
       top = max((max(v) for v in series.values() if len(v)), default=1.0)
       ax.set_ylim(0, top * 1.25)
       ax.legend(fontsize=8, loc='upper center', ncol=max(len(series), 1))
+
+
+def intervals(labels: list[str], series: dict[str, list], path: str, title: str = '',
+              xlabel: str = '') -> None:
+  """A forest plot: one row per label, for each series a point (``mean``) with a horizontal
+  bar from ``low`` to ``high`` (dicts; None leaves the row empty for that series), and a line
+  at 0 -> PNG."""
+  n = len(labels)
+  with _figure(path, 1, (8, 1.2 + 0.32 * n), title) as axes:
+    ax = axes[0]
+    offsets = np.linspace(-0.15, 0.15, len(series)) if len(series) > 1 else [0.0]
+    for off, (name, rows) in zip(offsets, series.items()):
+      y = [i + off for i, r in enumerate(rows) if r]
+      r = [r for r in rows if r]
+      if not r:
+        continue
+      mean = np.array([x['mean'] for x in r])
+      err = np.array([[x['mean'] - x['low'] for x in r], [x['high'] - x['mean'] for x in r]])
+      ax.errorbar(mean, y, xerr=err, fmt='o', ms=4, capsize=2, label=name)
+    ax.axvline(0.0, color='gray', lw=0.8)
+    ax.set_yticks(np.arange(n), labels, fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlabel(xlabel)
+    ax.legend(fontsize=8)

@@ -30,18 +30,25 @@ def run(config, workdir: str, experiment) -> dict:
   and writes the aggregate (module docstring). Returns the aggregate dict."""
   per_seed = {}
   for s in config.seeds:
-    c = config.copy_and_resolve_references()
-    with c.unlocked():
-      c.seed, c.seeds = int(s), ()
-      for d in (c.data, c.unlabeled_data):
-        if d is not None and 'data_dir' in d and not d.data_dir:
-          d.data_dir = os.path.join(workdir, 'data')
+    c = seed_config(config, workdir, s)
     log.info('[seeds] seed %d of %s', s, tuple(config.seeds))
     per_seed[int(s)] = experiment(c, os.path.join(workdir, f'seed_{s}'))
   out = aggregate(per_seed, {s: os.path.join(workdir, f'seed_{s}') for s in per_seed})
   if parallel.is_main_process():
     write(out, workdir, config.title)
   return out
+
+
+def seed_config(config, workdir: str, seed: int):
+  """A copy of ``config`` for one seed: ``seed`` set, ``seeds`` cleared, and datasets without
+  their own data_dir shared in ``WORKDIR/data`` (built once for every seed)."""
+  c = config.copy_and_resolve_references()
+  with c.unlocked():
+    c.seed, c.seeds = int(seed), ()
+    for d in (c.data, c.unlabeled_data):
+      if d is not None and 'data_dir' in d and not d.data_dir:
+        d.data_dir = os.path.join(workdir, 'data')
+  return c
 
 
 def aggregate(per_seed: dict, workdirs: dict) -> dict:
@@ -93,10 +100,7 @@ def markdown(out: dict, title: str) -> str:
         [(m, {k: v['mean'] for k, v in out['models'][m]['mean'].items()}) for m in cols])]
   lines += ['', 'Paired differences of MPJPE (seed-averaged per frame and view; bootstrap over '
             'frames, 95%):', '']
-  for p in out['pairs']:
-    verdict = ('lower' if p['high'] < 0 else 'higher' if p['low'] > 0 else 'not different')
-    lines.append(f'- {p["a"]} - {p["b"]}: {p["mean"]:+.2f} mm [{p["low"]:+.2f}, {p["high"]:+.2f}] '
-                 f'over {p["frames"]} frames: {p["a"]} is {verdict}')
+  lines += [report.pair_line(p) for p in out['pairs']]
   if 'pgt_mpjpe' in out:
     lines += ['', f'P-GT vs hidden GT: MPJPE {out["pgt_mpjpe"]["mean"]:.1f} +- '
               f'{out["pgt_mpjpe"]["std"]:.1f} mm.']

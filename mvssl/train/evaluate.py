@@ -3,7 +3,14 @@
 Per-view families (the integral model) are scored per camera: each view's prediction mapped to
 world with the GT root depth (Pi), MPJPE / PA-MPJPE / N-MPJPE / PCK3D / AUC, views a camera did
 not record left out. Multi-view families (G) are scored on their triangulated pose. The P-GT's
-own accuracy (against the hidden GT, where the unlabeled data has one) is added when present.
+own accuracy (against the hidden GT, where the unlabeled data has one) is added when present,
+and the paired bootstrap interval of consecutive columns (e.g. L1-only - Base, Ours - L1-only)
+over the test frames of this one run.
+
+Another split with 3D labels (e.g. the hidden GT of the unlabeled split, the reproduction
+study's validation) is scored the same way into ``<split>_results.json`` / ``<split>_errors.npz``.
+Every run's predictions are kept in ``predictions/<split>/<run>.npz`` with the identity of the
+checkpoint they came from, so a resumed evaluation predicts only what changed.
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ import numpy as np
 
 from mvssl import metrics as metrics_lib
 from mvssl import parallel
+from mvssl import stats
 from mvssl.train import families
 from mvssl.train import report
 from mvssl.train import runs as runs_lib
@@ -25,9 +33,45 @@ from mvssl.train.context import Context
 log = logging.getLogger('mvssl')
 
 
-def evaluate(ctx: Context) -> dict:
+def _checkpoint_id(ctx: Context, name: str) -> str:
+  """The finished checkpoint of run ``name`` as 'step@mtime' ('' when unfinished)."""
+  steps = ctx.schedule(ctx.runs[name]).steps
+  path = os.path.join(ctx.workdir, 'checkpoints', name, str(steps))
+  return f'{steps}@{os.stat(path).st_mtime_ns}' if ctx.finished(name) and os.path.isdir(path) \
+      else ''
+
+
+def predictions(ctx: Context, run, split: str, d: dict) -> np.ndarray:
+  """The run's world poses on ``split`` (its family's ``predict``), read from
+  ``predictions/<split>/<run>.npz`` when that file came from the same finished checkpoint and
+  the same frames, else predicted and stored (process 0).
+
+  Raises:
+    FileNotFoundError: when the run has no finished checkpoint.
+  """
+  path = os.path.join(ctx.workdir, 'predictions', split, f'{run.name}.npz')
+  ident = _checkpoint_id(ctx, run.name)
+  if ident and os.path.exists(path):
+    try:
+      z = np.load(path)
+      if str(z['checkpoint']) == ident and len(z['pred']) == len(d['frame']):
+        return z['pred']
+    except (OSError, ValueError, KeyError) as e:     # a damaged file is predicted again
+      log.warning('[evaluate] %s unreadable (%s); predicting again', path, e)
+  state = ctx.restore(run.name)
+  pred = np.asarray(families.FAMILIES[run.family].predict(state, d, ctx.codec(run)))
+  if parallel.is_main_process() and ident:
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    tmp = path + '.tmp.npz'
+    np.savez(tmp, pred=pred, checkpoint=np.array(ident))
+    os.replace(tmp, path)
+  return pred
+
+
+def evaluate(ctx: Context, split: str = 'test') -> dict:
   """Scores every finished run whose ``report`` is not 'none' (unfinished ones are skipped with
-  a warning) and writes the report (process 0).
+  a warning) on ``split`` and writes the report (process 0): results.{md,json,png} and
+  errors.npz for the test split, ``<split>_results.json`` and ``<split>_errors.npz`` otherwise.
 
   Returns:
     dict: cameras, num_test_frames, models {label: {camera | 'mean': {metric: mm or fraction}}},
@@ -36,11 +80,17 @@ def evaluate(ctx: Context) -> dict:
     when the test split names actions, actions {label: {action | 'mean of actions': {metric}}}
     (Protocol #1 / #2 per action over every frame and view, then the mean of the actions, as the
     literature reports Human3.6M), with several test subjects subjects {label: {subject:
-    {metric}}}, and, when the P-GT file exists, pgt (its accuracy). The
-    per-(frame, view) MPJPE and PA-MPJPE of every per-view run go to ``errors.npz`` (mm,
-    [N, V]; NaN for a view not recorded) for paired statistics.
+    {metric}}}, when the P-GT file exists, pgt (its accuracy), and pairs (paired intervals of
+    consecutive columns, :func:`mvssl.stats.paired_interval`). The per-(frame, view) MPJPE and
+    PA-MPJPE of every per-view run go to ``errors.npz`` (mm, [N, V]; NaN for a view not
+    recorded) for paired statistics.
+  Raises:
+    ValueError: when ``split`` has frames without 3D labels.
   """
-  d = ctx.split('test')
+  d = ctx.split(split)
+  if not np.all(d['has_pose_3d']):
+    raise ValueError(f'[evaluate] split {split!r} has {int(np.sum(~d["has_pose_3d"]))} frames '
+                     f'without 3D labels; it cannot be scored')
   gt = jnp.asarray(d['pose_3d'])
   seen = d['view_valid']
   results = dict(cameras=ctx.data.camera_names, num_test_frames=len(gt), models={},
@@ -51,12 +101,11 @@ def evaluate(ctx: Context) -> dict:
     if run.report == 'none':
       continue
     try:
-      state = ctx.restore(run.name)
+      pred = jnp.asarray(predictions(ctx, run, split, d))
     except FileNotFoundError as e:
       log.warning('[evaluate] skipping %s: %s', run.label, e)
       continue
     family = families.FAMILIES[run.family]
-    pred = jnp.asarray(family.predict(state, d, ctx.codec(run)))
     if family.per_view:                                               # [N, V, J, 3]
       per = metrics_lib.all_metrics(pred, jnp.broadcast_to(gt[:, None], pred.shape))
       if pred.shape[1] > 1:                   # agreement and where the error lies (MVC's view)
@@ -82,10 +131,27 @@ def evaluate(ctx: Context) -> dict:
   pgt_path = ctx.pgt_path()
   if os.path.exists(pgt_path):
     results['pgt'] = json.loads(str(np.load(pgt_path)['accuracy']))
+  results['pairs'] = paired(results, errors)
   if parallel.is_main_process():
-    np.savez(os.path.join(ctx.workdir, 'errors.npz'), **errors)
-    report.write(results, ctx.workdir, title=ctx.config.title)
+    prefix = '' if split == 'test' else f'{split}_'
+    np.savez(os.path.join(ctx.workdir, f'{prefix}errors.npz'), **errors)
+    if split == 'test':
+      report.write(results, ctx.workdir, title=ctx.config.title)
+    else:
+      with open(os.path.join(ctx.workdir, f'{prefix}results.json'), 'w') as f:
+        json.dump(results, f, indent=2)
   return results
+
+
+def paired(results: dict, errors: dict) -> list[dict]:
+  """Paired bootstrap intervals of MPJPE between consecutive 'column' runs (a - b, mm) over the
+  frames of one evaluation: [{a, b, mean, low, high, frames}]."""
+  runs = results['runs']
+  cols = [m for m in sorted(runs, key=lambda m: runs[m]['order'])
+          if runs[m]['report'] == 'column' and m in results['models']]
+  return [dict(a=a, b=b, **stats.paired_interval(errors[f'{runs[a]["name"]}/mpjpe'],
+                                                 errors[f'{runs[b]["name"]}/mpjpe']))
+          for a, b in zip(cols[1:], cols[:-1])]
 
 
 def _mean(values: np.ndarray, key: str) -> float:

@@ -58,11 +58,21 @@ def decomposition_table(rows: list) -> str:
   return '\n'.join(lines)
 
 
+def pair_line(p: dict) -> str:
+  """One markdown bullet for a paired interval {a, b, mean, low, high, frames} (mm)."""
+  verdict = 'lower' if p['high'] < 0 else 'higher' if p['low'] > 0 else 'not different'
+  return (f'- {p["a"]} - {p["b"]}: {p["mean"]:+.2f} mm [{p["low"]:+.2f}, {p["high"]:+.2f}] over '
+          f'{p["frames"]} frames: {p["a"]} is {verdict}')
+
+
 def markdown(results: dict, title: str = 'mvssl') -> str:
   """The whole report as markdown (see :func:`write`)."""
   md = [f'# {title}: per-camera results on the test split ({results["num_test_frames"]} frames)',
         '', 'MPJPE (root-aligned, Protocol #1) and PA-MPJPE (Procrustes, Protocol #2), mm.', '',
         table(results), '']
+  if results.get('pairs'):
+    md += ['Paired differences of MPJPE, this run (one seed; bootstrap over test frames, 95%):',
+           ''] + [pair_line(p) for p in results['pairs']] + ['']
   extra = [(m, results['models'][m]['mean'])
            for m in _labels(results, 'column') + _labels(results, 'below')]
   if extra:

@@ -190,7 +190,8 @@ def describe(run: Run, schedule) -> str:
       terms.append(f'{run.weights.l2:g} MSE (normalised)')
     if run.weights.mvc:
       m = run.mvc
-      variant = [] if m == losses.MvcOptions() else [f'{m.form}, {m.routing}, in {m.unit}']
+      unit = 'mm' if m.unit == 'mm' else 'L1 units'
+      variant = [] if m == losses.MvcOptions() else [f'{m.form}, {m.routing}, in {unit}']
       terms.append(f'{run.weights.mvc:g} MVC (' + '; '.join(
           variant + [f'frames: {run.mvc_frames}']) + ')')
     loss = ' + '.join(terms) or '0'

@@ -1,0 +1,267 @@
+"""The reproduction study (``config.experiment='study'``, configs/study.py): does the multi-view
+consistency loss help, and when?
+
+Every variant is a row of the run table (a weight, a form or routing of L_MVC, a P-GT source, a
+fraction of withheld targets, ...; :func:`configs.default.run`). Per seed S of ``config.seeds``
+the table is trained in ``WORKDIR/seed_S`` (resumable: finished runs and predictions are kept,
+datasets shared in ``WORKDIR/data``): the rows of ``config.study.all_seeds`` at every seed, the
+other rows (sweep points) at the first ``config.study.sweep_seeds`` seeds only. Each seed is
+scored on the test split and on the validation split ``config.study.validation`` (the hidden GT
+of the unlabeled frames: labels no run trains on, except the rows that use them on purpose as a
+diagnosis, ``pgt_from=hidden_gt``).
+
+Then ``WORKDIR/study.{md,json,png}``: per variant the seeds it ran, MPJPE / PA-MPJPE mean +- std
+over them, the paired bootstrap interval of its MPJPE minus the reference's (``config.study.
+reference``, L1-only) on the test and on the validation frames (seed-averaged errors over the
+seeds both have), where the error lies (:func:`mvssl.metrics.multiview_decomposition`), and the
+training minutes per seed; the pairs of ``config.study.pairs`` (e.g. Ours against L1-only on
+the same noisy targets) likewise; and the variant that the validation split picks among
+``config.study.candidates`` (the test split is reported, never used to choose).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+
+import numpy as np
+
+from mvssl import metrics
+from mvssl import parallel
+from mvssl import plots
+from mvssl import stats
+from mvssl.experiments import seeds as seeds_lib
+from mvssl.train import evaluate
+from mvssl.train import report
+from mvssl.train import runs as runs_lib
+from mvssl.train import stages
+from mvssl.train.context import Context
+
+log = logging.getLogger('mvssl')
+SPLITS = ('test', 'validation')
+
+
+def check(config) -> None:
+  """Checks the study block against the run table.
+
+  Raises:
+    ValueError: naming the field: no seeds, a stage other than all, a run that the study
+      names but the table lacks, or a reference that is not a 'column' run.
+  """
+  s = config.study
+  if not config.seeds:
+    raise ValueError('config.seeds: the study needs seeds, e.g. --config.seeds=0,1,2')
+  if config.stage != 'all':
+    raise ValueError(f'config.stage: the study runs its whole table (all), got {config.stage!r}')
+  named = {'config.study.reference': [s.reference],
+           'config.study.all_seeds': list(s.all_seeds),
+           'config.study.candidates': list(s.candidates)}
+  named.update({f'config.study.groups[{g!r}]': list(rows) for g, rows in s.groups})
+  named['config.study.pairs'] = [n for pair in s.pairs for n in pair]
+  for field, names in named.items():
+    missing = [n for n in names if n not in config.runs]
+    if missing:
+      raise ValueError(f'{field} names runs that config.runs lacks: {", ".join(missing)}')
+  if config.runs[s.reference].report != 'column':
+    raise ValueError(f'config.study.reference {s.reference!r} must be a column run')
+  if int(s.sweep_seeds) < 1:
+    raise ValueError(f'config.study.sweep_seeds must be >= 1, got {s.sweep_seeds}')
+
+
+def seed_runs(config, index: int) -> list[str]:
+  """The rows trained at the ``index``-th seed: every row for the first ``sweep_seeds`` seeds,
+  then those of ``all_seeds`` and what they depend on (init_from, G)."""
+  if index < int(config.study.sweep_seeds):
+    return list(config.runs)
+  table = runs_lib.table(config)
+  keep, todo = set(), list(config.study.all_seeds)
+  while todo:
+    name = todo.pop()
+    if name not in keep:
+      keep.add(name)
+      todo += runs_lib.dependencies(table[name], config.pseudo_label)
+  return [n for n in config.runs if n in keep]
+
+
+def run(config, workdir: str) -> dict:
+  """Trains and scores every seed (module docstring), then writes the study. Returns it."""
+  check(config)
+  per_seed = {}
+  for i, s in enumerate(config.seeds):
+    c = seeds_lib.seed_config(config, workdir, s)
+    keep = seed_runs(config, i)
+    with c.unlocked():
+      for name in list(c.runs):
+        if name not in keep:
+          del c.runs[name]
+    wd = os.path.join(workdir, f'seed_{s}')
+    log.info('[study] seed %d (%d of %d): %d runs', s, i + 1, len(config.seeds), len(keep))
+    ctx = Context(c, wd)
+    for r in ctx.runs.values():
+      stages.train(ctx, r.name)
+    per_seed[int(s)] = dict(test=evaluate.evaluate(ctx, 'test'),
+                            validation=evaluate.evaluate(ctx, config.study.validation),
+                            workdir=wd)
+  out = aggregate(config, per_seed)
+  if parallel.is_main_process():
+    write(out, workdir, config.title)
+  return out
+
+
+def _minutes(workdir: str, name: str) -> float:
+  """Training wall time of a run (minutes, from its metrics.jsonl; since the last resume)."""
+  path = os.path.join(workdir, name, 'metrics.jsonl')
+  if not os.path.exists(path):
+    return float('nan')
+  with open(path) as f:
+    rows = [json.loads(line) for line in f if line.strip()]
+  return rows[-1]['time'] / 60.0 if rows else float('nan')
+
+
+def _errors(per_seed: dict, split: str) -> dict:
+  name = 'errors.npz' if split == 'test' else f'{split}_errors.npz'
+  return {s: dict(np.load(os.path.join(r['workdir'], name))) for s, r in per_seed.items()}
+
+
+def _trains_on_validation(config, name: str) -> bool:
+  """Whether the run's targets are the validation split's own labels (a diagnosis row)."""
+  r = config.runs[name]
+  return (config.study.validation == 'unlabeled' and r.data.pgt and
+          r.data.pgt_from == 'hidden_gt')
+
+
+def aggregate(config, per_seed: dict) -> dict:
+  """Per variant: seeds, metrics mean +- std, paired intervals against the reference, minutes;
+  and the variant the validation split picks (module docstring)."""
+  s = config.study
+  ref = s.reference
+  files = dict(test='test', validation=s.validation)
+  errors = {split: _errors(per_seed, files[split]) for split in SPLITS}
+  names = {r['name']: label for out in per_seed.values()
+           for label, r in out['test']['runs'].items() if r['report'] == 'column'}
+  variants = {}
+  for name, label in names.items():
+    have = [k for k, out in per_seed.items() if label in out['test']['models']]
+    v = dict(name=name, label=label, seeds=have,
+             description=per_seed[have[0]]['test']['runs'][label]['description'],
+             minutes=stats.mean_std([_minutes(per_seed[k]['workdir'], name) for k in have])[0],
+             trains_on_validation=_trains_on_validation(config, name))
+    for split in SPLITS:
+      v[split] = {}
+      for m in ('mpjpe', 'pa_mpjpe') + metrics.DECOMPOSITION:
+        vals = [per_seed[k][split]['models'][label]['mean'].get(m) for k in have]
+        if all(x is not None for x in vals):
+          mean, std = stats.mean_std(vals)
+          v[split][m] = dict(mean=mean, std=std)
+      both = [k for k in have if f'{ref}/mpjpe' in errors[split][k]]
+      if name != ref and both:
+        a = np.mean([errors[split][k][f'{name}/mpjpe'] for k in both], axis=0)
+        b = np.mean([errors[split][k][f'{ref}/mpjpe'] for k in both], axis=0)
+        v[split]['vs_reference'] = dict(seeds=both, **stats.paired_interval(a, b))
+    variants[name] = v
+  pairs = []
+  for a, b in s.pairs:
+    if a in variants and b in variants:
+      p = dict(a=variants[a]['label'], b=variants[b]['label'])
+      for split in SPLITS:
+        both = [k for k in variants[a]['seeds'] if k in variants[b]['seeds']]
+        ea, eb = (np.mean([errors[split][k][f'{n}/mpjpe'] for k in both], axis=0) for n in (a, b))
+        p[split] = dict(seeds=both, **stats.paired_interval(ea, eb))
+      pairs.append(p)
+  cands = [n for n in s.candidates if n in variants and not variants[n]['trains_on_validation']]
+  chosen = min(cands, key=lambda n: variants[n]['validation']['mpjpe']['mean']) if cands else None
+  first = per_seed[min(per_seed)]['test']
+  return dict(seeds=sorted(per_seed), reference=ref, chosen=chosen,
+              num_test_frames=first['num_test_frames'],
+              num_validation_frames=per_seed[min(per_seed)]['validation']['num_test_frames'],
+              validation=s.validation, groups=[[g, list(rows)] for g, rows in s.groups],
+              variants=variants, pairs=pairs, pgt=first.get('pgt', {}))
+
+
+def _cell(d: dict, key: str = 'mpjpe') -> str:
+  if key not in d:
+    return '-'
+  m = d[key]
+  return f'{m["mean"]:.1f} +- {m["std"]:.1f}' if m['std'] else f'{m["mean"]:.1f}'
+
+
+def _delta(d: dict) -> str:
+  if 'vs_reference' not in d:
+    return '-'
+  p = d['vs_reference']
+  mark = ' *' if p['high'] < 0 or p['low'] > 0 else ''
+  return f'{p["mean"]:+.2f} [{p["low"]:+.2f}, {p["high"]:+.2f}]{mark}'
+
+
+def markdown(out: dict, title: str) -> str:
+  """The study as markdown: one table per group of variants, then the choice."""
+  v = out['variants']
+  ref = v[out['reference']]['label'] if out['reference'] in v else out['reference']
+  lines = [f'# {title}', '',
+           f'Seeds {", ".join(map(str, out["seeds"]))}; {out["num_test_frames"]} test frames; '
+           f'validation: the hidden GT of the {out["validation"]} split '
+           f'({out["num_validation_frames"]} frames). MPJPE / PA-MPJPE in mm, mean +- std over '
+           f'the seeds a variant ran (a single value: one seed). Delta: MPJPE minus {ref}\'s, '
+           'paired over frames (seed-averaged errors, seeds both ran), bootstrap 95% interval; '
+           '* = the interval excludes 0. Where the error lies (test, means over seeds): the '
+           "views' disagreement, lateral and depth error (mm).", '']
+  grouped = [(g, [n for n in rows if n in v]) for g, rows in out['groups']]
+  listed = {n for _, rows in grouped for n in rows}
+  rest = [n for n in v if n not in listed]
+  if rest:
+    grouped.append(('Other rows', rest))
+  for group, rows in grouped:
+    if not rows:
+      continue
+    lines += [f'## {group}', '',
+              '| variant | seeds | test MPJPE | test PA-MPJPE | test delta | validation MPJPE | '
+              'validation delta | disagreement | lateral | depth | min/run |',
+              '|---' * 11 + '|']
+    for n in rows:
+      r = v[n]
+      t = r['test']
+      dec = [f'{t[k]["mean"]:.1f}' if k in t else '-' for k in ('disagreement', 'lateral', 'depth')]
+      val = ('trained on it | -' if r['trains_on_validation'] else
+             f'{_cell(r["validation"])} | {_delta(r["validation"])}')
+      lines.append(f'| {r["label"]} | {len(r["seeds"])} | {_cell(t)} | {_cell(t, "pa_mpjpe")} | '
+                   f'{_delta(t)} | {val} | '
+                   f'{" | ".join(dec)} | {r["minutes"]:.1f} |')
+    lines.append('')
+  if out['pairs']:
+    lines += ['## Each MVC variant against its own L1-only (same targets)', '',
+              '| a - b | seeds | test delta | validation delta |', '|---|---|---|---|']
+    lines += [f'| {p["a"]} - {p["b"]} | {len(p["test"]["seeds"])} | '
+              f'{_delta(dict(vs_reference=p["test"]))} | '
+              f'{_delta(dict(vs_reference=p["validation"]))} |' for p in out['pairs']]
+    lines.append('')
+  if out['chosen']:
+    c = v[out['chosen']]
+    vs = c['validation'].get('vs_reference')
+    lines.append(f'Chosen on the validation split among the candidate variants: **{c["label"]}** '
+                 f'(validation MPJPE {_cell(c["validation"])} mm' +
+                 (f', {_delta(c["validation"])} mm against {ref})' if vs else ')') + '.')
+  if 'mpjpe' in out['pgt']:
+    lines.append(f'P-GT (G) vs the hidden GT of the unlabeled split: MPJPE '
+                 f'{out["pgt"]["mpjpe"]:.1f} mm.')
+  lines += ['', 'Runs:', ''] + [f'- {r["description"]}' for r in v.values()]
+  return '\n'.join(lines) + '\n'
+
+
+def write(out: dict, workdir: str, title: str) -> str:
+  """study.md (printed too), study.json and study.png (the deltas with their intervals)."""
+  text = markdown(out, title)
+  with open(os.path.join(workdir, 'study.md'), 'w') as f:
+    f.write(text)
+  with open(os.path.join(workdir, 'study.json'), 'w') as f:
+    json.dump(out, f, indent=2)
+  rows = [r for r in out['variants'].values() if 'vs_reference' in r['test']]
+  if rows:
+    plots.intervals(
+        [f'{r["label"]} ({len(r["test"]["vs_reference"]["seeds"])})' for r in rows],
+        {split: [r[split].get('vs_reference') for r in rows] for split in SPLITS},
+        os.path.join(workdir, 'study.png'),
+        f'MPJPE minus {out["variants"][out["reference"]]["label"]} (mm), 95% paired intervals',
+        xlabel='mm (< 0: better than the reference)')
+  print(text, flush=True)
+  return text
