@@ -1,0 +1,95 @@
+"""The reproduction study end to end on the smoke sizes: sweep rows at the first seed only, the
+validation split scored, the study files written, and a second call resuming without training
+or predicting anything again; bad study blocks are named."""
+
+import json
+import os
+from unittest import mock
+
+import chex
+
+from configs import smoke
+from configs import study as study_config
+from mvssl import main
+from mvssl.experiments import study
+from mvssl.train import families
+from mvssl.train import stages
+
+
+def _config():
+  c = smoke.get_config()
+  full = study_config.get_config()
+  c.experiment = 'study'
+  c.seeds = (0, 1)
+  for name in ('ours_depth', 'l1_hold60', 'ours_hold60', 'l1_gt'):
+    c.runs[name] = full.runs[name]
+  c.study.candidates = ('ours', 'ours_depth', 'l1_gt')
+  c.study.groups = (('Baselines', ('base_gt', 'l1_only', 'ours')), ('Routing', ('ours_depth',)))
+  c.study.pairs = (('ours_hold60', 'l1_hold60'),)
+  return c
+
+
+class StudyTest(chex.TestCase):
+
+  def test_study_runs_sweeps_once_scores_validation_and_resumes(self):
+    tmp = self.create_tempdir().full_path
+    out = main.train_and_evaluate(_config(), tmp)
+    v = out['variants']
+    self.assertEqual(set(v), {'base_gt', 'l1_only', 'ours', 'ours_depth', 'l1_hold60',
+                              'ours_hold60', 'l1_gt'})
+    self.assertEqual(v['ours']['seeds'], [0, 1])
+    self.assertEqual(v['ours_depth']['seeds'], [0])           # a sweep point: first seed only
+    self.assertFalse(os.path.exists(os.path.join(tmp, 'seed_1', 'checkpoints', 'ours_depth')))
+    for name, r in v.items():
+      self.assertGreater(r['test']['mpjpe']['mean'], 0.0, name)
+      self.assertGreater(r['validation']['mpjpe']['mean'], 0.0, name)
+      if name != 'l1_only':
+        self.assertLessEqual(r['test']['vs_reference']['low'], r['test']['vs_reference']['high'])
+    self.assertEqual(out['num_validation_frames'], 8)           # the unlabeled split's frames
+    # the hidden-GT row trains on the validation labels: reported, never chosen
+    self.assertTrue(v['l1_gt']['trains_on_validation'])
+    self.assertIn(out['chosen'], ('ours', 'ours_depth'))
+    self.assertEqual([(p['a'], p['b']) for p in out['pairs']],
+                     [('Ours, 60% withheld', 'L1-only, 60% withheld')])
+    md = open(os.path.join(tmp, 'study.md')).read()
+    self.assertIn('## Routing', md)
+    self.assertIn('| Ours, depth-only routing | 1 |', md)
+    self.assertIn('| L1-only, hidden GT | 1 |', md)                 # under "Other rows"
+    self.assertIn('trained on it', md)
+    self.assertIn('Chosen on the validation split', md)
+    for f in ('study.json', 'study.png', 'seed_0/unlabeled_errors.npz', 'seed_0/errors.npz',
+              'seed_1/results.md', 'seed_0/predictions/unlabeled/ours_depth.npz'):
+      self.assertTrue(os.path.exists(os.path.join(tmp, f)), f)
+    self.assertEqual(json.load(open(os.path.join(tmp, 'study.json')))['chosen'], out['chosen'])
+    # Again: nothing trained, nothing predicted (the predictions are kept per checkpoint).
+    fams = {k: f.__class__(**{**f.__dict__, 'predict': mock.Mock(side_effect=AssertionError(
+        'predicted again'))}) for k, f in families.FAMILIES.items()}
+    with mock.patch.object(stages, 'training_arrays', side_effect=AssertionError('retrained')), \
+        mock.patch.dict(families.FAMILIES, fams):
+      again = main.train_and_evaluate(_config(), tmp)
+    self.assertEqual(again['variants']['ours']['test']['mpjpe'],
+                     out['variants']['ours']['test']['mpjpe'])
+    # A changed checkpoint (here: its folder touched) is predicted again.
+    ckpt = os.path.join(tmp, 'seed_1', 'checkpoints', 'ours', '4')
+    os.utime(ckpt, ns=(1, 1))
+    with mock.patch.dict(families.FAMILIES, fams):
+      with self.assertRaisesRegex(AssertionError, 'predicted again'):
+        main.train_and_evaluate(_config(), tmp)
+
+  def test_bad_study_blocks_are_named(self):
+    cases = [(dict(seeds=()), 'config.seeds: the study needs seeds'),
+             (dict(stage='ours'), 'config.stage: the study runs its whole table'),
+             (dict(study=dict(candidates=('ours', 'nope'))),
+              'config.study.candidates names runs that config.runs lacks: nope'),
+             (dict(study=dict(reference='base')), "config.study.reference 'base' must be a column"),
+             (dict(study=dict(sweep_seeds=0)), 'config.study.sweep_seeds must be >= 1')]
+    for change, message in cases:
+      c = _config()
+      for k, val in change.items():
+        if isinstance(val, dict):
+          c[k].update(val)
+        else:
+          c[k] = val
+      with self.assertRaisesRegex(ValueError, message):
+        study.check(c)
+    main.validate(_config())
