@@ -41,3 +41,11 @@ def paired_interval(a: np.ndarray, b: np.ndarray, *, level: float = 0.95,
                               method='percentile', random_state=np.random.default_rng(seed))
   return dict(mean=float(d.mean()), low=float(res.confidence_interval.low),
               high=float(res.confidence_interval.high), frames=int(len(d)))
+
+
+def paired_over_seeds(errors: list, a: str, b: str) -> dict:
+  """:func:`paired_interval` of ``errors[i][a]`` minus ``errors[i][b]`` after averaging each
+  over the seeds i (``errors``: one mapping of name -> [N] or [N, V] errors per seed, e.g. the
+  errors.npz of each seed's evaluation)."""
+  return paired_interval(np.mean([e[a] for e in errors], axis=0),
+                         np.mean([e[b] for e in errors], axis=0))

@@ -39,3 +39,14 @@ class StatsTest(chex.TestCase):
       stats.paired_interval(a, b[:2])
     self.assertEqual(stats.mean_std([1.0, 2.0, 3.0]), (2.0, 1.0))
     self.assertEqual(stats.mean_std([4.0]), (4.0, 0.0))
+
+  def test_paired_over_seeds_averages_each_side_over_seeds_first(self):
+    rng = np.random.default_rng(3)
+    errors = [dict(a=rng.gamma(4.0, 25.0, (300, 4)), b=rng.gamma(4.0, 25.0, (300, 4)))
+              for _ in range(3)]
+    out = stats.paired_over_seeds(errors, 'a', 'b')
+    ref = stats.paired_interval(np.mean([e['a'] for e in errors], axis=0),
+                                np.mean([e['b'] for e in errors], axis=0))
+    self.assertEqual(out, ref)
+    self.assertAlmostEqual(out['mean'], float(np.mean([e['a'] - e['b'] for e in errors])),
+                           places=6)

@@ -10,7 +10,6 @@ detector-noise draw) stay fixed.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 
@@ -55,7 +54,7 @@ def aggregate(per_seed: dict, workdirs: dict) -> dict:
   """Mean +- std over seeds of every per-camera number, and paired intervals (module docstring)."""
   first = next(iter(per_seed.values()))
   runs = first['runs']
-  columns = _columns(first)
+  columns = report.labels(first, 'column')
   out = dict(seeds=sorted(per_seed), cameras=first['cameras'],
              num_test_frames=first['num_test_frames'], models={}, pairs=[], runs=runs)
   for m in first['models']:
@@ -69,22 +68,17 @@ def aggregate(per_seed: dict, workdirs: dict) -> dict:
         out['models'][m][cam][k] = dict(mean=mean, std=std)
   errors = [np.load(os.path.join(w, 'errors.npz')) for w in workdirs.values()]
   for a, b in zip(columns[1:], columns[:-1]):
-    ea, eb = (np.mean([e[f'{runs[m]["name"]}/mpjpe'] for e in errors], axis=0) for m in (a, b))
-    out['pairs'].append(dict(a=a, b=b, **stats.paired_interval(ea, eb)))
+    out['pairs'].append(dict(a=a, b=b, **stats.paired_over_seeds(
+        errors, f'{runs[a]["name"]}/mpjpe', f'{runs[b]["name"]}/mpjpe')))
   if 'pgt' in first and 'mpjpe' in first['pgt']:
     out['pgt_mpjpe'] = dict(zip(('mean', 'std'), stats.mean_std(
         [r['pgt']['mpjpe'] for r in per_seed.values()])))
   return out
 
 
-def _columns(out: dict) -> list[str]:
-  return [m for m in sorted(out['runs'], key=lambda m: out['runs'][m]['order'])
-          if out['runs'][m]['report'] == 'column' and m in out['models']]
-
-
 def markdown(out: dict, title: str) -> str:
   """The aggregate as markdown: the per-camera table (mean +- std) and the paired intervals."""
-  cols = _columns(out)
+  cols = report.labels(out, 'column')
   lines = [f'# {title}: {len(out["seeds"])} seeds ({", ".join(map(str, out["seeds"]))}), '
            f'{out["num_test_frames"]} test frames', '',
            'MPJPE / PA-MPJPE (mm), mean +- std over seeds.', '',
@@ -110,15 +104,11 @@ def markdown(out: dict, title: str) -> str:
 def write(out: dict, workdir: str, title: str) -> str:
   """seeds.md (printed too), seeds.json and seeds.png in ``workdir``."""
   text = markdown(out, title)
-  with open(os.path.join(workdir, 'seeds.md'), 'w') as f:
-    f.write(text)
-  with open(os.path.join(workdir, 'seeds.json'), 'w') as f:
-    json.dump(out, f, indent=2)
-  cols = _columns(out)
+  report.write_files(workdir, 'seeds', text, out)
+  cols = report.labels(out, 'column')
   cams = list(out['cameras']) + ['mean']
   if cols:
     plots.grouped_bars(cams, {'MPJPE (mm), mean over seeds': {
         m: [out['models'][m][c]['mpjpe']['mean'] for c in cams] for m in cols}},
         os.path.join(workdir, 'seeds.png'), title)
-  print(text, flush=True)
   return text

@@ -156,9 +156,8 @@ def aggregate(config, per_seed: dict) -> dict:
           v[split][m] = dict(mean=mean, std=std)
       both = [k for k in have if f'{ref}/mpjpe' in errors[split][k]]
       if name != ref and both:
-        a = np.mean([errors[split][k][f'{name}/mpjpe'] for k in both], axis=0)
-        b = np.mean([errors[split][k][f'{ref}/mpjpe'] for k in both], axis=0)
-        v[split]['vs_reference'] = dict(seeds=both, **stats.paired_interval(a, b))
+        v[split]['vs_reference'] = dict(seeds=both, **stats.paired_over_seeds(
+            [errors[split][k] for k in both], f'{name}/mpjpe', f'{ref}/mpjpe'))
     variants[name] = v
   pairs = []
   for a, b in s.pairs:
@@ -166,8 +165,8 @@ def aggregate(config, per_seed: dict) -> dict:
       p = dict(a=variants[a]['label'], b=variants[b]['label'])
       for split in SPLITS:
         both = [k for k in variants[a]['seeds'] if k in variants[b]['seeds']]
-        ea, eb = (np.mean([errors[split][k][f'{n}/mpjpe'] for k in both], axis=0) for n in (a, b))
-        p[split] = dict(seeds=both, **stats.paired_interval(ea, eb))
+        p[split] = dict(seeds=both, **stats.paired_over_seeds(
+            [errors[split][k] for k in both], f'{a}/mpjpe', f'{b}/mpjpe'))
       pairs.append(p)
   cands = [n for n in s.candidates if n in variants and not variants[n]['trains_on_validation']]
   chosen = min(cands, key=lambda n: variants[n]['validation']['mpjpe']['mean']) if cands else None
@@ -251,10 +250,7 @@ def markdown(out: dict, title: str) -> str:
 def write(out: dict, workdir: str, title: str) -> str:
   """study.md (printed too), study.json and study.png (the deltas with their intervals)."""
   text = markdown(out, title)
-  with open(os.path.join(workdir, 'study.md'), 'w') as f:
-    f.write(text)
-  with open(os.path.join(workdir, 'study.json'), 'w') as f:
-    json.dump(out, f, indent=2)
+  report.write_files(workdir, 'study', text, out)
   rows = [r for r in out['variants'].values() if 'vs_reference' in r['test']]
   if rows:
     plots.intervals(
@@ -263,5 +259,4 @@ def write(out: dict, workdir: str, title: str) -> str:
         os.path.join(workdir, 'study.png'),
         f'MPJPE minus {out["variants"][out["reference"]]["label"]} (mm), 95% paired intervals',
         xlabel='mm (< 0: better than the reference)')
-  print(text, flush=True)
   return text

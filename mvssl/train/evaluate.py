@@ -146,11 +146,9 @@ def evaluate(ctx: Context, split: str = 'test') -> dict:
 def paired(results: dict, errors: dict) -> list[dict]:
   """Paired bootstrap intervals of MPJPE between consecutive 'column' runs (a - b, mm) over the
   frames of one evaluation: [{a, b, mean, low, high, frames}]."""
-  runs = results['runs']
-  cols = [m for m in sorted(runs, key=lambda m: runs[m]['order'])
-          if runs[m]['report'] == 'column' and m in results['models']]
-  return [dict(a=a, b=b, **stats.paired_interval(errors[f'{runs[a]["name"]}/mpjpe'],
-                                                 errors[f'{runs[b]["name"]}/mpjpe']))
+  runs, cols = results['runs'], report.labels(results, 'column')
+  return [dict(a=a, b=b, **stats.paired_over_seeds(
+      [errors], f'{runs[a]["name"]}/mpjpe', f'{runs[b]["name"]}/mpjpe'))
           for a, b in zip(cols[1:], cols[:-1])]
 
 

@@ -9,7 +9,8 @@ import os
 from mvssl import plots
 
 
-def _labels(results: dict, report: str) -> list[str]:
+def labels(results: dict, report: str) -> list[str]:
+  """The labels of the evaluated runs whose ``report`` is ``report``, in the table's order."""
   runs = results['runs']
   return [m for m in sorted(runs, key=lambda m: runs[m]['order'])
           if runs[m]['report'] == report and m in results['models']]
@@ -17,7 +18,7 @@ def _labels(results: dict, report: str) -> list[str]:
 
 def table(results: dict) -> str:
   """Markdown table: per camera, MPJPE and PA-MPJPE (mm) of every 'column' run."""
-  models = _labels(results, 'column')
+  models = labels(results, 'column')
   head = '| camera | ' + ' | '.join(f'{m} MPJPE | {m} PA-MPJPE' for m in models) + ' |'
   sep = '|---' * (1 + 2 * len(models)) + '|'
   lines = [head, sep]
@@ -74,7 +75,7 @@ def markdown(results: dict, title: str = 'mvssl') -> str:
     md += ['Paired differences of MPJPE, this run (one seed; bootstrap over test frames, 95%):',
            ''] + [pair_line(p) for p in results['pairs']] + ['']
   extra = [(m, results['models'][m]['mean'])
-           for m in _labels(results, 'column') + _labels(results, 'below')]
+           for m in labels(results, 'column') + labels(results, 'below')]
   if extra:
     md += ['| model (mean over cameras) | MPJPE / PA-MPJPE | N-MPJPE | PCK3D@150 | AUC |',
            '|---|---|---|---|---|']
@@ -102,19 +103,25 @@ def markdown(results: dict, title: str = 'mvssl') -> str:
   return '\n'.join(md) + '\n'
 
 
+def write_files(workdir: str, stem: str, text: str, data: dict) -> None:
+  """Writes a report's markdown ``stem.md`` and data ``stem.json`` into workdir and prints the
+  markdown."""
+  with open(os.path.join(workdir, f'{stem}.md'), 'w') as f:
+    f.write(text)
+  with open(os.path.join(workdir, f'{stem}.json'), 'w') as f:
+    json.dump(data, f, indent=2)
+  print(text, flush=True)
+
+
 def write(results: dict, workdir: str, title: str = 'mvssl') -> str:
   """Writes results.{md,json,png} into workdir, prints the markdown, returns it."""
   text = markdown(results, title)
-  with open(os.path.join(workdir, 'results.md'), 'w') as f:
-    f.write(text)
-  with open(os.path.join(workdir, 'results.json'), 'w') as f:
-    json.dump(results, f, indent=2)
-  models = _labels(results, 'column')
+  write_files(workdir, 'results', text, results)
+  models = labels(results, 'column')
   if models:
     cams = list(results['cameras']) + ['mean']
     plots.grouped_bars(cams, {
         f'{key.upper().replace("_", "-")} (mm)': {
             m: [results['models'][m][c][key] for c in cams] for m in models}
         for key in ('mpjpe', 'pa_mpjpe')}, os.path.join(workdir, 'results.png'), title)
-  print(text, flush=True)
   return text
