@@ -198,6 +198,7 @@ def get_config(arg=None):
   st.reference = 'l1_only'   # the run every variant is compared with (paired intervals)
   st.all_seeds = ('base_gt', 'l1_only', 'ours')   # rows trained at every seed of config.seeds
   st.sweep_seeds = 1         # the other rows (sweep points): at the first sweep_seeds seeds only
+  st.promote = False         # then the best row of each group (on validation) at every seed too
   st.validation = 'unlabeled'   # split whose hidden GT picks the variant (never the test split)
   st.candidates = ('ours',)  # rows the validation choice is made among (method variants)
   st.groups = ()             # ((heading, (run, ...)), ...): the tables of study.md

@@ -6,7 +6,8 @@ default's model and schedules.
 
 Every variant is one row of the run table, fine-tuned from the same pre-trained model (Base
 pre-training) as Base / L1-only / Ours, with the same schedule. Rows of ``study.all_seeds`` run at
-every seed; the sweep points at the first seed only (``--config.study.sweep_seeds=3`` for all).
+every seed; the sweep points at the first seed only (``--config.study.sweep_seeds=3`` for all),
+then the best of each group on the validation split (and its own L1-only) at the other seeds.
 The whole study resumes after an interruption: finished runs, predictions and P-GT are kept.
 
 Groups:
@@ -85,6 +86,7 @@ def get_config(arg=None):
   s.reference = 'l1_only'
   s.all_seeds = ('base_gt', 'l1_only', 'ours')
   s.sweep_seeds = 1
+  s.promote = True
   s.validation = 'unlabeled'
   s.candidates = ('ours', 'ours_w003', 'ours_w01', 'ours_w03', 'ours_w3', 'ours_unl',
                   'ours_literal', 'ours_literal_mm', 'ours_consensus', 'ours_depth',

@@ -5,7 +5,9 @@ Every variant is a row of the run table (a weight, a form or routing of L_MVC, a
 fraction of withheld targets, ...; :func:`configs.default.run`). Per seed S of ``config.seeds``
 the table is trained in ``WORKDIR/seed_S`` (resumable: finished runs and predictions are kept,
 datasets shared in ``WORKDIR/data``): the rows of ``config.study.all_seeds`` at every seed, the
-other rows (sweep points) at the first ``config.study.sweep_seeds`` seeds only. Each seed is
+other rows (sweep points) at the first ``config.study.sweep_seeds`` seeds only; with
+``config.study.promote`` the best row of each group (lowest validation MPJPE over the sweep seeds,
+with its partners of ``config.study.pairs``) then runs at the other seeds too. Each seed is
 scored on the test split and on the validation split ``config.study.validation`` (the hidden GT
 of the unlabeled frames: labels no run trains on, except the rows that use them on purpose as a
 diagnosis, ``pgt_from=hidden_gt``).
@@ -69,13 +71,13 @@ def check(config) -> None:
     raise ValueError(f'config.study.sweep_seeds must be >= 1, got {s.sweep_seeds}')
 
 
-def seed_runs(config, index: int) -> list[str]:
+def seed_runs(config, index: int, promoted=()) -> list[str]:
   """The rows trained at the ``index``-th seed: every row for the first ``sweep_seeds`` seeds,
-  then those of ``all_seeds`` and what they depend on (init_from, G)."""
+  then those of ``all_seeds`` and ``promoted`` and what they depend on (init_from, G)."""
   if index < int(config.study.sweep_seeds):
     return list(config.runs)
   table = runs_lib.table(config)
-  keep, todo = set(), list(config.study.all_seeds)
+  keep, todo = set(), list(config.study.all_seeds) + list(promoted)
   while todo:
     name = todo.pop()
     if name not in keep:
@@ -84,26 +86,71 @@ def seed_runs(config, index: int) -> list[str]:
   return [n for n in config.runs if n in keep]
 
 
+def _seed(config, workdir: str, index: int, keep: list[str]) -> dict:
+  """Trains the rows ``keep`` at the ``index``-th seed (finished ones are kept) and scores them
+  on the test and the validation split."""
+  s = config.seeds[index]
+  c = seeds_lib.seed_config(config, workdir, s)
+  with c.unlocked():
+    for name in list(c.runs):
+      if name not in keep:
+        del c.runs[name]
+  wd = os.path.join(workdir, f'seed_{s}')
+  log.info('[study] seed %d (%d of %d): %d runs', s, index + 1, len(config.seeds), len(keep))
+  ctx = Context(c, wd)
+  for r in ctx.runs.values():
+    stages.train(ctx, r.name)
+  return dict(test=evaluate.evaluate(ctx, 'test'),
+              validation=evaluate.evaluate(ctx, config.study.validation), workdir=wd)
+
+
+def promote(config, per_seed: dict) -> list[str]:
+  """The best row of each group of ``config.study.groups`` on the validation split.
+
+  Per group, among its rows that are neither in ``all_seeds`` nor trained on the validation
+  labels: the lowest validation MPJPE averaged over the seeds it ran; then that row's partners in
+  ``config.study.pairs`` (its own L1-only, so that the pair's interval has every seed). The test
+  split plays no part.
+
+  Args:
+    per_seed: {seed: the scores of :func:`_seed`} of the sweep seeds.
+
+  Returns:
+    The promoted run names, in group order, without repeats.
+  """
+  s = config.study
+  scores = {}
+  for out in per_seed.values():
+    for label, r in out['test']['runs'].items():
+      m = out['validation']['models'].get(label)
+      if m is not None and 'mpjpe' in m['mean']:
+        scores.setdefault(r['name'], []).append(m['mean']['mpjpe'])
+  chosen = []
+  for _, rows in s.groups:
+    cands = [n for n in rows if n in scores and n not in s.all_seeds and
+             not _trains_on_validation(config, n)]
+    if not cands:
+      continue
+    best = min(cands, key=lambda n: float(np.mean(scores[n])))
+    chosen += [best] + [b if a == best else a for a, b in s.pairs if best in (a, b)]
+  return [n for i, n in enumerate(chosen) if n not in chosen[:i] and n not in s.all_seeds]
+
+
 def run(config, workdir: str) -> dict:
   """Trains and scores every seed (module docstring), then writes the study. Returns it."""
   check(config)
-  per_seed = {}
-  for i, s in enumerate(config.seeds):
-    c = seeds_lib.seed_config(config, workdir, s)
-    keep = seed_runs(config, i)
-    with c.unlocked():
-      for name in list(c.runs):
-        if name not in keep:
-          del c.runs[name]
-    wd = os.path.join(workdir, f'seed_{s}')
-    log.info('[study] seed %d (%d of %d): %d runs', s, i + 1, len(config.seeds), len(keep))
-    ctx = Context(c, wd)
-    for r in ctx.runs.values():
-      stages.train(ctx, r.name)
-    per_seed[int(s)] = dict(test=evaluate.evaluate(ctx, 'test'),
-                            validation=evaluate.evaluate(ctx, config.study.validation),
-                            workdir=wd)
+  per_seed = {int(s): _seed(config, workdir, i, seed_runs(config, i))
+              for i, s in enumerate(config.seeds)}
+  first = int(config.study.sweep_seeds)
+  promoted = []
+  if config.study.promote and len(config.seeds) > first:
+    promoted = promote(config, {int(s): per_seed[int(s)] for s in config.seeds[:first]})
+    log.info('[study] best of each group on validation, now at every seed: %s',
+             ', '.join(promoted) or 'none')
+    for i, s in enumerate(config.seeds[first:], first):
+      per_seed[int(s)] = _seed(config, workdir, i, seed_runs(config, i, promoted))
   out = aggregate(config, per_seed)
+  out['promoted'] = promoted
   if parallel.is_main_process():
     write(out, workdir, config.title)
   return out
@@ -205,6 +252,10 @@ def markdown(out: dict, title: str) -> str:
            'paired over frames (seed-averaged errors, seeds both ran), bootstrap 95% interval; '
            '* = the interval excludes 0. Where the error lies (test, means over seeds): the '
            "views' disagreement, lateral and depth error (mm).", '']
+  if out.get('promoted'):
+    lines += ['Best of each group on the validation split at the sweep seed(s), then run at every '
+              'seed (with its own L1-only where it has one): ' +
+              ', '.join(v[n]['label'] for n in out['promoted'] if n in v) + '.', '']
   grouped = [(g, [n for n in rows if n in v]) for g, rows in out['groups']]
   listed = {n for _, rows in grouped for n in rows}
   rest = [n for n in v if n not in listed]

@@ -26,7 +26,16 @@ def _config():
   c.study.candidates = ('ours', 'ours_depth', 'l1_gt')
   c.study.groups = (('Baselines', ('base_gt', 'l1_only', 'ours')), ('Routing', ('ours_depth',)))
   c.study.pairs = (('ours_hold60', 'l1_hold60'),)
+  c.study.promote = True
   return c
+
+
+def _scored(validation: dict, seed_runs: dict) -> dict:
+  """A fake per-seed score (the shape evaluate.evaluate returns) with these validation MPJPEs."""
+  return {s: dict(test=dict(runs={f'L {n}': dict(name=n) for n in names}),
+                  validation=dict(models={f'L {n}': dict(mean=dict(mpjpe=validation[n][i]))
+                                          for n in names}))
+          for i, (s, names) in enumerate(seed_runs.items())}
 
 
 class StudyTest(chex.TestCase):
@@ -38,8 +47,11 @@ class StudyTest(chex.TestCase):
     self.assertEqual(set(v), {'base_gt', 'l1_only', 'ours', 'ours_depth', 'l1_hold60',
                               'ours_hold60', 'l1_gt'})
     self.assertEqual(v['ours']['seeds'], [0, 1])
-    self.assertEqual(v['ours_depth']['seeds'], [0])           # a sweep point: first seed only
-    self.assertFalse(os.path.exists(os.path.join(tmp, 'seed_1', 'checkpoints', 'ours_depth')))
+    self.assertEqual(v['l1_hold60']['seeds'], [0])            # a sweep point: first seed only
+    self.assertFalse(os.path.exists(os.path.join(tmp, 'seed_1', 'checkpoints', 'l1_hold60')))
+    # the only (so the best) row of the Routing group is promoted to every seed
+    self.assertEqual(out['promoted'], ['ours_depth'])
+    self.assertEqual(v['ours_depth']['seeds'], [0, 1])
     for name, r in v.items():
       self.assertGreater(r['test']['mpjpe']['mean'], 0.0, name)
       self.assertGreater(r['validation']['mpjpe']['mean'], 0.0, name)
@@ -53,7 +65,9 @@ class StudyTest(chex.TestCase):
                      [('Ours, 60% withheld', 'L1-only, 60% withheld')])
     md = open(os.path.join(tmp, 'study.md')).read()
     self.assertIn('## Routing', md)
-    self.assertIn('| Ours, depth-only routing | 1 |', md)
+    self.assertIn('| Ours, depth-only routing | 2 |', md)
+    self.assertIn('then run at every seed (with its own L1-only where it has one): Ours, '
+                  'depth-only routing.', md)
     self.assertIn('| L1-only, hidden GT | 1 |', md)                 # under "Other rows"
     self.assertIn('trained on it', md)
     self.assertIn('Chosen on the validation split', md)
@@ -75,6 +89,27 @@ class StudyTest(chex.TestCase):
     with mock.patch.dict(families.FAMILIES, fams):
       with self.assertRaisesRegex(AssertionError, 'predicted again'):
         main.train_and_evaluate(_config(), tmp)
+
+  def test_promote_picks_each_groups_best_on_validation_with_its_partner(self):
+    c = _config()
+    c.study.groups = (('Baselines', ('base_gt', 'l1_only', 'ours')),
+                      ('Incomplete', ('l1_hold60', 'ours_hold60')),
+                      ('Source', ('l1_gt',)),
+                      ('Routing', ('ours_depth', 'ours_hold60')))
+    val = dict(base_gt=[1., 1.], l1_only=[2., 2.], ours=[3., 3.], l1_hold60=[50., 70.],
+               ours_hold60=[65., 60.], l1_gt=[1., 1.], ours_depth=[62., 62.])
+    names = list(val)
+    # per seed the two hold rows swap places; their means over seeds decide
+    got = study.promote(c, _scored(val, {0: names, 1: names}))
+    # Incomplete: l1_hold60 (60.0) beats ours_hold60 (62.5) and brings its partner; Source: l1_gt
+    # trains on the validation labels; Routing: ours_depth (62.0) beats ours_hold60 (62.5);
+    # Baselines already run at every seed. The test split plays no part.
+    self.assertEqual(got, ['l1_hold60', 'ours_hold60', 'ours_depth'])
+    val['ours_depth'] = [63., 63.]
+    self.assertEqual(study.promote(c, _scored(val, {0: names, 1: names})),
+                     ['l1_hold60', 'ours_hold60'])
+    self.assertEqual(study.seed_runs(c, 1, ['ours_depth'])[-1:], ['ours_depth'])
+    self.assertNotIn('ours_depth', study.seed_runs(c, 1))
 
   def test_bad_study_blocks_are_named(self):
     cases = [(dict(seeds=()), 'config.seeds: the study needs seeds'),
