@@ -63,23 +63,40 @@ def grouped_bars(groups: list[str], panels: dict[str, dict[str, list[float]]], p
 
 
 def intervals(labels: list[str], series: dict[str, list], path: str, title: str = '',
-              xlabel: str = '') -> None:
+              xlabel: str = '', limit: float | None = None) -> None:
   """A forest plot: one row per label, for each series a point (``mean``) with a horizontal
   bar from ``low`` to ``high`` (dicts; None leaves the row empty for that series), and a line
-  at 0 -> PNG."""
+  at 0 -> PNG.
+
+  Rows far off the common scale (a collapsed variant at +300 mm next to +-2 mm ones) would
+  flatten every other row: the x-axis spans +-``limit`` (default: 3x the 75th percentile of
+  the |interval ends|), and a row beyond it is drawn at the edge with its mean written out.
+  """
   n = len(labels)
-  with _figure(path, 1, (8, 1.2 + 0.32 * n), title) as axes:
+  ends = np.abs([x[k] for rows in series.values() for x in rows if x for k in ('low', 'high')])
+  if limit is None:
+    limit = 3.0 * float(np.percentile(ends, 75)) if len(ends) else 1.0
+  limit = max(limit, 1e-3)
+  with _figure(path, 1, (9, 1.2 + 0.32 * n), title) as axes:
     ax = axes[0]
     offsets = np.linspace(-0.15, 0.15, len(series)) if len(series) > 1 else [0.0]
     for off, (name, rows) in zip(offsets, series.items()):
-      y = [i + off for i, r in enumerate(rows) if r]
+      y = np.array([i + off for i, r in enumerate(rows) if r])
       r = [r for r in rows if r]
       if not r:
         continue
       mean = np.array([x['mean'] for x in r])
-      err = np.array([[x['mean'] - x['low'] for x in r], [x['high'] - x['mean'] for x in r]])
-      ax.errorbar(mean, y, xerr=err, fmt='o', ms=4, capsize=2, label=name)
+      low = np.clip([x['low'] for x in r], -limit, limit)
+      high = np.clip([x['high'] for x in r], -limit, limit)
+      shown = np.clip(mean, -limit, limit)
+      line = ax.errorbar(shown, y, xerr=[shown - low, high - shown], fmt='o', ms=4, capsize=2,
+                         label=name)
+      for yi, m, sh in zip(y, mean, shown):
+        if m != sh:
+          ax.annotate(f'{m:+.0f}', (sh, yi), fontsize=7, color=line[0].get_color(),
+                      ha='right' if m > 0 else 'left', va='bottom')
     ax.axvline(0.0, color='gray', lw=0.8)
+    ax.set_xlim(-1.1 * limit, 1.1 * limit)
     ax.set_yticks(np.arange(n), labels, fontsize=8)
     ax.invert_yaxis()
     ax.set_xlabel(xlabel)

@@ -209,7 +209,9 @@ def aggregate(config, per_seed: dict) -> dict:
   pairs = []
   for a, b in s.pairs:
     if a in variants and b in variants:
-      p = dict(a=variants[a]['label'], b=variants[b]['label'])
+      p = dict(a=variants[a]['label'], b=variants[b]['label'],
+               trains_on_validation=(variants[a]['trains_on_validation'] or
+                                     variants[b]['trains_on_validation']))
       for split in SPLITS:
         both = [k for k in variants[a]['seeds'] if k in variants[b]['seeds']]
         p[split] = dict(seeds=both, **stats.paired_over_seeds(
@@ -282,8 +284,9 @@ def markdown(out: dict, title: str) -> str:
     lines += ['## Each MVC variant against its own L1-only (same targets)', '',
               '| a - b | seeds | test delta | validation delta |', '|---|---|---|---|']
     lines += [f'| {p["a"]} - {p["b"]} | {len(p["test"]["seeds"])} | '
-              f'{_delta(dict(vs_reference=p["test"]))} | '
-              f'{_delta(dict(vs_reference=p["validation"]))} |' for p in out['pairs']]
+              f'{_delta(dict(vs_reference=p["test"]))} | ' +
+              ('trained on it' if p['trains_on_validation'] else
+               _delta(dict(vs_reference=p['validation']))) + ' |' for p in out['pairs']]
     lines.append('')
   if out['chosen']:
     c = v[out['chosen']]
@@ -306,7 +309,8 @@ def write(out: dict, workdir: str, title: str) -> str:
   if rows:
     plots.intervals(
         [f'{r["label"]} ({len(r["test"]["vs_reference"]["seeds"])})' for r in rows],
-        {split: [r[split].get('vs_reference') for r in rows] for split in SPLITS},
+        {split: [None if split == 'validation' and r['trains_on_validation'] else
+                 r[split].get('vs_reference') for r in rows] for split in SPLITS},
         os.path.join(workdir, 'study.png'),
         f'MPJPE minus {out["variants"][out["reference"]]["label"]} (mm), 95% paired intervals',
         xlabel='mm (< 0: better than the reference)')
