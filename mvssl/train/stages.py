@@ -137,6 +137,11 @@ def training_arrays(ctx: Context, run, unlabeled_frames=None) -> dict:
   if run.unlabeled_share:
     arrays = _share(arrays, arrays_lib.num_frames(parts[0]), arrays_lib.num_frames(parts[1]),
                     run.unlabeled_share)
+  elif len(parts) == 2:
+    n_lab, n_unl = (arrays_lib.num_frames(p) for p in parts)
+    log.info('unlabeled share %.3f (in proportion to the frame counts; set data.unlabeled_share '
+             'to fix it): %d labeled frames, %d unlabeled', n_unl / max(n_lab + n_unl, 1), n_lab,
+             n_unl)
   return arrays
 
 
