@@ -9,6 +9,7 @@ point one way: geometry/ops <- models/losses <- data <- train <- experiments <- 
 
 from __future__ import annotations
 
+import logging
 import os
 
 from mvssl import parallel
@@ -46,20 +47,66 @@ def validate(config) -> None:
   sources.check_kind(config.data)
   if config.unlabeled_data is not None:
     sources.check_kind(config.unlabeled_data, 'config.unlabeled_data')
+  for name, sch in config.schedules.items():
+    for field in ('steps', 'batch_size'):
+      value = sch[field]
+      if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise ValueError(f'config.schedules.{name}.{field} must be a whole number >= 1; '
+                         f'got {value!r}')
+  size = config.model.image_size
+  if not isinstance(size, int) or size < 32 or size % 32:
+    raise ValueError(f'config.model.image_size must be a multiple of 32 (the ResNet trunk '
+                     f'downsamples by 32 and the deconvolutions upsample by 8, so heatmaps are '
+                     f'S/4 only then); got {size!r}, e.g. use {max(32, 32 * round(size / 32))}'
+                     if isinstance(size, int) else
+                     f'config.model.image_size must be a multiple of 32; got {size!r}')
   runs.table(config)
   if config.experiment == 'study':
     study.check(config)
 
 
+def record_config(config, workdir: str) -> str | None:
+  """Writes the config to ``workdir/config.json`` when it differs from the one there, keeping
+  the earlier one as ``config.<n>.json`` (a re-run with the same config touches nothing; a
+  read-only finished workdir can still be evaluated: then only a warning).
+
+  Returns:
+    The path the earlier config was moved to, or None.
+  """
+  path = os.path.join(workdir, 'config.json')
+  text = config.to_json_best_effort(indent=2)
+  try:
+    if os.path.exists(path):
+      with open(path) as f:
+        if f.read() == text:
+          return None
+      n = 1
+      while os.path.exists(os.path.join(workdir, f'config.{n}.json')):
+        n += 1
+      kept = os.path.join(workdir, f'config.{n}.json')
+      os.replace(path, kept)
+    else:
+      kept = None
+    tmp = path + '.tmp'
+    with open(tmp, 'w') as f:
+      f.write(text)
+    os.replace(tmp, path)
+    return kept
+  except OSError as e:
+    logging.getLogger('mvssl').warning('could not record the config in %s (%s); going on',
+                                       path, e.strerror or e)
+    return None
+
+
 def train_and_evaluate(config, workdir: str):
-  """Validates ``config``, writes it to ``workdir/config.json`` (process 0) and runs
+  """Validates ``config``, records it in ``workdir/config.json`` (process 0,
+  :func:`record_config`) and runs
   ``config.experiment`` (once per seed of ``config.seeds`` when given, then their aggregate);
   returns what the experiment returns (e.g. the results dict) or the aggregate."""
   validate(config)
   os.makedirs(workdir, exist_ok=True)
   if parallel.is_main_process():
-    with open(os.path.join(workdir, 'config.json'), 'w') as f:
-      f.write(config.to_json_best_effort(indent=2))
+    record_config(config, workdir)
   if config.seeds and config.experiment != 'study':    # the study runs its own seeds
     return seeds.run(config, workdir, EXPERIMENTS[config.experiment])
   return EXPERIMENTS[config.experiment](config, workdir)

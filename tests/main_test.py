@@ -7,6 +7,7 @@ import os
 import re
 import subprocess
 import sys
+from unittest import mock
 
 import chex
 
@@ -105,3 +106,42 @@ class ValidateTest(chex.TestCase):
       with self.assertRaisesRegex(ValueError, message):
         main.train_and_evaluate(c, os.path.join(tmp, field))
       self.assertFalse(os.path.exists(os.path.join(tmp, field)), field)   # nothing written
+
+  def test_bad_sizes_and_counts_are_named(self):
+    cases = [('model.image_size', 48, r'config.model.image_size must be a multiple of 32 .*'
+                                      r'got 48, e.g. use 64'),
+             ('model.image_size', 30, r'got 30, e.g. use 32'),
+             ('schedules.finetune.batch_size', 0,
+              r'config.schedules.finetune.batch_size must be a whole number >= 1; got 0'),
+             ('schedules.pretrain_single.steps', -5,
+              r'config.schedules.pretrain_single.steps must be a whole number >= 1; got -5')]
+    tmp = self.create_tempdir().full_path
+    for field, value, message in cases:
+      c = default.get_config()
+      *parents, leaf = field.split('.')
+      node = c
+      for p in parents:
+        node = node[p]
+      node[leaf] = value
+      with self.assertRaisesRegex(ValueError, message):
+        main.train_and_evaluate(c, os.path.join(tmp, field))
+      self.assertFalse(os.path.exists(os.path.join(tmp, field)), field)
+
+  def test_the_config_is_recorded_once_and_earlier_ones_kept(self):
+    tmp = self.create_tempdir().full_path
+    c = default.get_config()
+    self.assertIsNone(main.record_config(c, tmp))
+    first = open(os.path.join(tmp, 'config.json')).read()
+    mtime = os.stat(os.path.join(tmp, 'config.json')).st_mtime_ns
+    self.assertIsNone(main.record_config(c, tmp))                     # the same: untouched
+    self.assertEqual(os.stat(os.path.join(tmp, 'config.json')).st_mtime_ns, mtime)
+    c.stage = 'evaluate'
+    kept = main.record_config(c, tmp)
+    self.assertEqual(kept, os.path.join(tmp, 'config.1.json'))
+    self.assertEqual(open(kept).read(), first)
+    self.assertIn('"stage": "evaluate"', open(os.path.join(tmp, 'config.json')).read())
+    # A read-only workdir (a finished run re-evaluated): a warning, nothing raised.
+    with mock.patch('builtins.open', side_effect=PermissionError(13, 'Permission denied')):
+      with self.assertLogs('mvssl', 'WARNING') as logs:
+        self.assertIsNone(main.record_config(default.get_config(), tmp))
+    self.assertIn('could not record the config', logs.output[0])

@@ -39,9 +39,36 @@ class Checkpointer:
     """Returns ``state`` with arrays from ``step`` (default latest)."""
     step = self.latest_step() if step is None else step
     abstract = jax.tree.map(ocp.utils.to_shape_dtype_struct, state.arrays())
+    why = self.mismatch(step, abstract)
+    if why:
+      raise ValueError(why)
     restored = self.manager.restore(
         step, args=ocp.args.Composite(default=ocp.args.StandardRestore(abstract)))
     return state.with_arrays(restored['default'])
+
+  def mismatch(self, step: int, abstract) -> str | None:
+    """One line saying how the arrays saved at ``step`` differ from ``abstract`` (another
+    model size or family in the same workdir), or None when they match or the checkpoint's
+    metadata cannot be read (the restore then reports what it finds)."""
+    try:
+      reader = ocp.CheckpointManager(self.manager.directory,
+                                     item_handlers=dict(
+                                         default=ocp.StandardCheckpointHandler(),
+                                         data_iterator=ocp.JsonCheckpointHandler()))
+      meta = reader.item_metadata(step)['default']
+      reader.close()
+      saved = _shapes(getattr(meta, 'tree', meta))
+    except Exception:  # noqa: BLE001 (a diagnosis only: never in the way of the restore)
+      return None
+    want = _shapes(abstract)
+    diff = [k for k in sorted(set(saved) | set(want)) if saved.get(k) != want.get(k)]
+    if not diff:
+      return None
+    k = diff[0]
+    return (f'{self.manager.directory}/{step}: this checkpoint was written by a different model '
+            f'({len(diff)} of {len(want)} arrays differ, e.g. {k}: {saved.get(k, "absent")} in '
+            f'the checkpoint, {want.get(k, "absent")} now); train into a new --workdir, or run '
+            f'with the model settings it was trained with (its config.json)')
 
   def restore_data_state(self, step: int | None = None) -> dict | None:
     """The input iterator state saved with ``step`` (default latest), or None if none was."""
@@ -59,3 +86,14 @@ class Checkpointer:
 
   def close(self):
     self.manager.close()
+
+
+def _shapes(tree) -> dict:
+  """{path: shape} of a tree of arrays, shape structs or Orbax array metadata."""
+  def name(path) -> str:
+    parts = [str(next((getattr(k, a) for a in ('key', 'name', 'idx') if hasattr(k, a)), k))
+             for k in path]
+    return '/'.join(parts[:-1] if parts and parts[-1] == 'value' else parts)
+
+  leaves = jax.tree_util.tree_flatten_with_path(tree, is_leaf=lambda x: hasattr(x, 'shape'))[0]
+  return {name(p): tuple(x.shape) for p, x in leaves if hasattr(x, 'shape')}

@@ -39,6 +39,31 @@ def check_finite(name, step, metrics):
           f'rate or check the inputs); the last good checkpoint is kept')
 
 
+def trim_metrics(path: str, step: int) -> int:
+  """Keeps the rows of a metrics.jsonl up to ``step`` (the checkpoint a run resumes from): the
+  rows logged after it are logged again, so without this a resumed run has them twice; a row
+  cut short by a crash is dropped. Rewritten atomically. Returns the rows dropped."""
+  if not os.path.exists(path):
+    return 0
+  keep, dropped = [], 0
+  with open(path) as f:
+    for line in f:
+      try:
+        row = json.loads(line)
+      except json.JSONDecodeError:
+        dropped += 1
+        continue
+      if isinstance(row, dict) and row.get('step', step + 1) <= step:
+        keep.append(json.dumps(row) + '\n')
+      else:
+        dropped += 1
+  if dropped:
+    with open(path + '.tmp', 'w') as f:
+      f.writelines(keep)
+    os.replace(path + '.tmp', path)
+  return dropped
+
+
 def train_loop(name: str, state: state_lib.TrainState, loss_fn, arrays, schedule, *,
                workdir: str, mesh, parallel_mode: str = 'shard_map', seed: int = 0,
                log_every: int = 50, save_every: int = 500, augment_fn=None,
@@ -90,6 +115,8 @@ def train_loop(name: str, state: state_lib.TrainState, loss_fn, arrays, schedule
                              parallel=parallel_mode)
   state = dp.put_state(state)
   metrics_path = os.path.join(workdir, name, 'metrics.jsonl')
+  if writer:
+    trim_metrics(metrics_path, start)
   t0, last_t, last_step = time.time(), time.time(), start
   mfile = open(metrics_path, 'a') if writer else None
   try:

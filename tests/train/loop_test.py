@@ -25,9 +25,10 @@ class Crash(Exception):
   pass
 
 
-def _setup(n=8, steps=6):
+def _setup(n=8, steps=6, **model):
   config = smoke.get_config()
   config.schedules.pretrain_single.steps = steps
+  config.model.update(model)
   batch, codec = synthetic_batch(config, n=n)
   sched = config.schedules.pretrain_single
   model = pose_net.build('integral', config.model, axis_name=parallel.AXIS, seed=0)
@@ -63,10 +64,32 @@ class LoopTest(chex.TestCase):
                                 rtol=1e-6, atol=1e-7)
     chex.assert_trees_all_close(jax.device_get(straight.opt_state),
                                 jax.device_get(resumed.opt_state), rtol=1e-6, atol=1e-7)
-    # The metrics log holds the lines of both attempts, none lost.
+    # The metrics log holds every step once: the rows after the checkpoint resumed from (step 3)
+    # are logged again by the resumed run, so the first attempt's are dropped.
     rows = [json.loads(x) for x in open(os.path.join(tmp, 'b', 'base', 'metrics.jsonl'))]
-    self.assertEqual([r['step'] for r in rows], [2, 4, 4, 6])
+    self.assertEqual([r['step'] for r in rows], [2, 4, 6])
     self.assertTrue(os.path.exists(os.path.join(tmp, 'b', 'base', 'loss.png')))
+
+  def test_trim_metrics_keeps_rows_up_to_the_step_and_drops_a_cut_row(self):
+    path = os.path.join(self.create_tempdir().full_path, 'metrics.jsonl')
+    with open(path, 'w') as f:
+      f.write('{"step": 2, "l1": 1.0}\n{"step": 4, "l1": 0.5}\n{"step": 6, "l1"')
+    self.assertEqual(loop.trim_metrics(path, 4), 1)
+    self.assertEqual([json.loads(x)['step'] for x in open(path)], [2, 4])
+    self.assertEqual(loop.trim_metrics(path, 4), 0)
+    self.assertEqual(loop.trim_metrics(os.path.join(os.path.dirname(path), 'none.jsonl'), 4), 0)
+
+  def test_a_different_model_in_a_finished_workdir_is_one_line(self):
+    tmp = self.create_tempdir().full_path
+    state, loss, batch, sched = _setup(n=4, steps=2)
+    loop.train_loop('base', state, loss, batch, sched, workdir=tmp, mesh=parallel.make_mesh(1))
+    wider, loss, batch, sched = _setup(n=4, steps=4, num_filters=8)
+    with self.assertRaisesRegex(ValueError, r'checkpoints/base/2: this checkpoint was written by '
+                                r'a different model \(\d+ of \d+ arrays differ, e\.g\. .+: '
+                                r'\(.+\) in the checkpoint, \(.+\) now\); train into a new '
+                                r'--workdir') as e:
+      loop.train_loop('base', wider, loss, batch, sched, workdir=tmp, mesh=parallel.make_mesh(1))
+    self.assertNotIn('\n', str(e.exception))
 
   def test_divergence_raises(self):
     tmp = self.create_tempdir().full_path
