@@ -11,6 +11,7 @@ from __future__ import annotations
 import concurrent.futures
 import logging
 import os
+import zipfile
 
 import cv2
 import numpy as np
@@ -76,10 +77,8 @@ def load_split(b, split: str, num_threads: int = 4) -> dict:
   """
   source = b.as_data_source(split=split)
   cache = os.path.join(b.data_dir, f'labels_{split}.npz')
-  if os.path.exists(cache):
-    with np.load(cache) as z:
-      out = {k: z[k] for k in z.files}
-  else:
+  out = _read_cache(cache)
+  if out is None:
     cols = {k: [] for k in LABEL_FIELDS}
     for i in tqdm.trange(len(source), desc=f'labels of {split}', unit='frame', leave=False):
       row = source[i]                 # the images' bytes are dropped right away (memory)
@@ -102,6 +101,26 @@ def load_split(b, split: str, num_threads: int = 4) -> dict:
   out = split_dict(out, where=f'{b.data_dir} split {split!r}', dist_model=b.dist_model)
   out['images'] = EncodedImages(source, out['index'], b.image_size,
                                 len(b.adapter.camera_names), num_threads)
+  return out
+
+
+def _read_cache(path: str) -> dict | None:
+  """The labels cache, or None when absent or damaged (a truncated or corrupt file: a warning
+  naming it, and the labels are read from the dataset again and the cache rewritten)."""
+  if not os.path.exists(path):
+    return None
+  try:
+    with np.load(path) as z:
+      out = {k: z[k] for k in z.files}
+  except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
+    logging.warning('%s: damaged labels cache (%s); reading the labels from the dataset again',
+                    path, e)
+    return None
+  missing = [k for k in LABEL_FIELDS + ('index',) if k not in out]
+  if missing:
+    logging.warning('%s: labels cache lacks %s; reading the labels from the dataset again', path,
+                    ', '.join(missing))
+    return None
   return out
 
 

@@ -28,6 +28,7 @@ from mvssl import stats
 from mvssl.train import families
 from mvssl.train import report
 from mvssl.train import runs as runs_lib
+from mvssl.train import stages
 from mvssl.train.context import Context
 
 log = logging.getLogger('mvssl')
@@ -130,7 +131,10 @@ def evaluate(ctx: Context, split: str = 'test') -> dict:
                                       description=runs_lib.describe(run, ctx.schedule(run)))
   pgt_path = ctx.pgt_path()
   if os.path.exists(pgt_path):
-    results['pgt'] = json.loads(str(np.load(pgt_path)['accuracy']))
+    try:
+      results['pgt'] = json.loads(str(stages.read_pgt(pgt_path)['accuracy']))
+    except (ValueError, KeyError) as e:     # the models' scores are still written
+      log.warning('[evaluate] P-GT accuracy left out: %s', e)
   results['pairs'] = paired(results, errors)
   if parallel.is_main_process():
     prefix = '' if split == 'test' else f'{split}_'

@@ -15,6 +15,7 @@ import functools
 import json
 import logging
 import os
+import zipfile
 
 import jax
 import jax.numpy as jnp
@@ -208,13 +209,32 @@ def pseudo_label(ctx: Context) -> dict:
   return ctx.pgt
 
 
+def read_pgt(path: str) -> dict:
+  """The arrays of a P-GT file.
+
+  Raises:
+    ValueError: one line naming the file and the remedy when it is truncated or corrupt.
+  """
+  try:
+    with np.load(path) as z:
+      out = {k: z[k] for k in z.files}
+  except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
+    raise ValueError(f'{path}: damaged P-GT file ({type(e).__name__}: {e}); move it away and '
+                     f'run --config.stage=pseudo_label (or all) to make it again') from None
+  missing = [k for k in ('key', 'source', 'pose_world', 'valid') if k not in out]
+  if missing:
+    raise ValueError(f'{path}: P-GT file lacks {", ".join(missing)}; move it away and run '
+                     f'--config.stage=pseudo_label (or all) to make it again')
+  return out
+
+
 def _pseudo_label(ctx: Context) -> dict:
   path = ctx.pgt_path()
   d = ctx.split('unlabeled')
   cfg = ctx.config.pseudo_label
   keys = np.array([f'{s}/{q}/{f}' for s, q, f in zip(d['subject'], d['sequence'], d['frame'])])
   if os.path.exists(path):
-    out = dict(np.load(path))
+    out = read_pgt(path)
     if out['key'].shape != keys.shape or np.any(out['key'] != keys):
       raise ValueError(f'{path}: P-GT of other frames than the unlabeled split '
                        f'({len(out["key"])} vs {len(keys)} frames); move it away to regenerate')

@@ -1,0 +1,53 @@
+"""Damaged files in a workdir: a truncated P-GT file is one line naming it and the remedy (it is
+not silently remade: it may be the only copy of a long G run); a damaged labels cache is only a
+cache, read from the dataset again with a warning."""
+
+import os
+
+import chex
+import numpy as np
+
+from mvssl.data import reader
+from mvssl.train import stages
+
+
+def _write_truncated(path: str, **arrays) -> None:
+  np.savez(path, **arrays)
+  size = os.path.getsize(path)
+  with open(path, 'r+b') as f:
+    f.truncate(size // 2)
+
+
+class DamagedFilesTest(chex.TestCase):
+
+  def test_a_truncated_pgt_file_is_named_with_the_remedy(self):
+    tmp = self.create_tempdir().full_path
+    path = os.path.join(tmp, 'pgt.npz')
+    _write_truncated(path, key=np.array(['a']), source=np.array('model'),
+                     pose_world=np.zeros((1, 17, 3)), valid=np.ones((1, 17), bool))
+    with self.assertRaisesRegex(ValueError, r'pgt.npz: damaged P-GT file \(.+\); move it away '
+                                r'and run --config.stage=pseudo_label \(or all\)') as e:
+      stages.read_pgt(path)
+    self.assertNotIn('\n', str(e.exception))
+    np.savez(path, key=np.array(['a']), source=np.array('model'))
+    with self.assertRaisesRegex(ValueError, r'pgt.npz: P-GT file lacks pose_world, valid'):
+      stages.read_pgt(path)
+    np.savez(path, key=np.array(['a']), source=np.array('model'),
+             pose_world=np.ones((1, 17, 3)), valid=np.ones((1, 17), bool))
+    np.testing.assert_array_equal(stages.read_pgt(path)['pose_world'], np.ones((1, 17, 3)))
+
+  def test_a_damaged_labels_cache_is_read_again_with_a_warning(self):
+    tmp = self.create_tempdir().full_path
+    path = os.path.join(tmp, 'labels_test.npz')
+    self.assertIsNone(reader._read_cache(path))                        # absent
+    cols = {k: np.zeros(3) for k in reader.LABEL_FIELDS + ('index',)}
+    np.savez(path, **cols)
+    self.assertEqual(set(reader._read_cache(path)), set(cols))          # intact
+    _write_truncated(path, **cols)
+    with self.assertLogs(level='WARNING') as logs:
+      self.assertIsNone(reader._read_cache(path))
+    self.assertIn('labels_test.npz: damaged labels cache', logs.output[0])
+    np.savez(path, **{k: v for k, v in cols.items() if k != 'pose_3d'})
+    with self.assertLogs(level='WARNING') as logs:
+      self.assertIsNone(reader._read_cache(path))
+    self.assertIn('labels cache lacks pose_3d', logs.output[0])
