@@ -27,9 +27,12 @@ adapter's settings and the crop settings: a changed setting never reuses an old 
 from __future__ import annotations
 
 import concurrent.futures
+import glob
 import hashlib
 import json
 import logging
+import os
+import shutil
 
 import jax
 import numpy as np
@@ -131,6 +134,18 @@ def build(adapter: Adapter, data_dir: str, *, image_size: int, box_scale: float,
   return prepare(make)
 
 
+def remove_incomplete(data_dir: str) -> list[str]:
+  """Removes the ``incomplete.*`` folders an interrupted build of this dataset left beside its
+  version folder ``data_dir`` (TFDS renames the folder only when the build is complete, so they
+  hold nothing finished). Called by process 0 just before it builds. Returns what it removed."""
+  parent = os.path.dirname(os.path.normpath(data_dir))
+  gone = sorted(glob.glob(os.path.join(parent, 'incomplete.*')))
+  for path in gone:
+    logging.info('Removing %s (left by an interrupted build)', path)
+    shutil.rmtree(path, ignore_errors=True)
+  return gone
+
+
 def prepare(make):
   """``make()`` -> a TFDS builder, built if needed. With several processes (multi-host), only
   process 0 builds while the others wait at a barrier, then every process opens the finished
@@ -140,6 +155,7 @@ def prepare(make):
     if b.is_prepared():
       logging.info('Reusing dataset %s at %s', b.info.full_name, b.data_dir)
     else:
+      remove_incomplete(b.data_dir)
       logging.info('Building dataset %s at %s', b.info.full_name, b.data_dir)
       b.download_and_prepare()
   if jax.process_count() > 1:

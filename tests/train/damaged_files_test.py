@@ -1,12 +1,14 @@
 """Damaged files in a workdir: a truncated P-GT file is one line naming it and the remedy (it is
 not silently remade: it may be the only copy of a long G run); a damaged labels cache is only a
-cache, read from the dataset again with a warning."""
+cache, read from the dataset again with a warning; an interrupted dataset build's folders are
+removed before the next build."""
 
 import os
 
 import chex
 import numpy as np
 
+from mvssl.data import builder
 from mvssl.data import reader
 from mvssl.train import stages
 
@@ -51,3 +53,34 @@ class DamagedFilesTest(chex.TestCase):
     with self.assertLogs(level='WARNING') as logs:
       self.assertIsNone(reader._read_cache(path))
     self.assertIn('labels cache lacks pose_3d', logs.output[0])
+
+
+class _FakeBuilder:
+  """What builder.prepare uses of a TFDS builder."""
+
+  def __init__(self, data_dir):
+    self.data_dir, self.built = data_dir, False
+    self.info = type('Info', (), dict(full_name='fake/cfg/1.0.0'))()
+
+  def is_prepared(self):
+    return self.built
+
+  def download_and_prepare(self):
+    os.makedirs(self.data_dir)
+    self.built = True
+
+
+class InterruptedBuildTest(chex.TestCase):
+
+  def test_folders_of_an_interrupted_build_are_removed_before_building_again(self):
+    tmp = self.create_tempdir().full_path
+    cfg = os.path.join(tmp, 'multiview_pose', 'cfg')
+    left = os.path.join(cfg, 'incomplete.1a2b')
+    os.makedirs(os.path.join(left, '1.0.0'))
+    other = os.path.join(tmp, 'multiview_pose', 'other_cfg', 'incomplete.9z')   # another dataset
+    os.makedirs(other)
+    b = builder.prepare(lambda: _FakeBuilder(os.path.join(cfg, '1.0.0')))
+    self.assertTrue(b.built)
+    self.assertFalse(os.path.exists(left))
+    self.assertTrue(os.path.exists(other))
+    self.assertEqual(sorted(os.listdir(cfg)), ['1.0.0'])
