@@ -9,6 +9,9 @@ pytrees without decoding any image.
 
 from __future__ import annotations
 
+import os
+import zipfile
+
 import jax
 import numpy as np
 
@@ -70,3 +73,36 @@ def num_frames(tree) -> int:
   if len(lengths) != 1:
     raise ValueError(f'arrays must have the same length, got lengths {sorted(lengths)}')
   return lengths.pop()
+
+
+class DamagedFile(ValueError):
+  """A file that is there but cannot be read (truncated or corrupt); ``reason`` says how."""
+
+  def __init__(self, path: str, reason: str):
+    super().__init__(f'{path}: damaged file ({reason})')
+    self.path, self.reason = path, reason
+
+
+def load_npz(path: str) -> dict:
+  """Every array of an .npz file, read at once.
+
+  Raises:
+    FileNotFoundError: when there is no file (a missing file is not a damaged one).
+    DamagedFile: (a ValueError) when it is truncated or corrupt, whichever way np.load reports
+      that (OSError, ValueError, EOFError, zipfile.BadZipFile).
+  """
+  try:
+    with np.load(path) as z:
+      return {k: z[k] for k in z.files}
+  except FileNotFoundError:
+    raise
+  except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
+    raise DamagedFile(path, f'{type(e).__name__}: {e}') from None
+
+
+def save_npz_atomic(path: str, **arrays) -> None:
+  """np.savez into a temporary file, then renamed over ``path``: a crash leaves the old file or
+  the new one, never half of one."""
+  tmp = f'{path}.{os.getpid()}.tmp.npz'
+  np.savez(tmp, **arrays)
+  os.replace(tmp, path)

@@ -11,12 +11,12 @@ from __future__ import annotations
 import concurrent.futures
 import logging
 import os
-import zipfile
 
 import cv2
 import numpy as np
 import tqdm
 
+from mvssl.data import arrays as arrays_lib
 from mvssl.geometry import camera as camlib
 
 
@@ -92,10 +92,8 @@ def load_split(b, split: str, num_threads: int = 4) -> dict:
     out = {k: (np.array(v) if k in ('subject', 'sequence') else np.stack(v))[order]
            for k, v in cols.items()}
     out['index'] = order
-    tmp = cache + f'.{os.getpid()}.tmp.npz'
     try:
-      np.savez(tmp, **out)
-      os.replace(tmp, cache)
+      arrays_lib.save_npz_atomic(cache, **out)
     except OSError as e:     # a read-only dataset folder: read the labels again next time
       logging.warning('%s: labels cache not written (%s)', cache, e)
   out = split_dict(out, where=f'{b.data_dir} split {split!r}', dist_model=b.dist_model)
@@ -110,11 +108,10 @@ def _read_cache(path: str) -> dict | None:
   if not os.path.exists(path):
     return None
   try:
-    with np.load(path) as z:
-      out = {k: z[k] for k in z.files}
-  except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
+    out = arrays_lib.load_npz(path)
+  except arrays_lib.DamagedFile as e:
     logging.warning('%s: damaged labels cache (%s); reading the labels from the dataset again',
-                    path, e)
+                    path, e.reason)
     return None
   missing = [k for k in LABEL_FIELDS + ('index',) if k not in out]
   if missing:

@@ -25,6 +25,7 @@ import numpy as np
 from mvssl import metrics as metrics_lib
 from mvssl import parallel
 from mvssl import stats
+from mvssl.data import arrays as arrays_lib
 from mvssl.train import families
 from mvssl.train import report
 from mvssl.train import runs as runs_lib
@@ -54,18 +55,16 @@ def predictions(ctx: Context, run, split: str, d: dict) -> np.ndarray:
   ident = _checkpoint_id(ctx, run.name)
   if ident and os.path.exists(path):
     try:
-      z = np.load(path)
+      z = arrays_lib.load_npz(path)
       if str(z['checkpoint']) == ident and len(z['pred']) == len(d['frame']):
         return z['pred']
-    except (OSError, ValueError, KeyError) as e:     # a damaged file is predicted again
+    except (ValueError, KeyError) as e:     # a damaged file is predicted again
       log.warning('[evaluate] %s unreadable (%s); predicting again', path, e)
   state = ctx.restore(run.name)
   pred = np.asarray(families.FAMILIES[run.family].predict(state, d, ctx.codec(run)))
   if parallel.is_main_process() and ident:
     os.makedirs(os.path.dirname(path), exist_ok=True)
-    tmp = path + '.tmp.npz'
-    np.savez(tmp, pred=pred, checkpoint=np.array(ident))
-    os.replace(tmp, path)
+    arrays_lib.save_npz_atomic(path, pred=pred, checkpoint=np.array(ident))
   return pred
 
 

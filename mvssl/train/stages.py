@@ -15,7 +15,6 @@ import functools
 import json
 import logging
 import os
-import zipfile
 
 import jax
 import jax.numpy as jnp
@@ -182,12 +181,6 @@ def detections_pgt(d: dict, min_score: float):
   return np.asarray(poses), np.asarray(valid)
 
 
-def _atomic_savez(path, **arrays):
-  tmp = path + '.tmp.npz'
-  np.savez(tmp, **arrays)
-  os.replace(tmp, path)
-
-
 def pseudo_label(ctx: Context) -> dict:
   """P-GT of the unlabeled split, normalised into every view (eq. 4-8) -> pgt/pgt.npz.
 
@@ -216,11 +209,10 @@ def read_pgt(path: str) -> dict:
     ValueError: one line naming the file and the remedy when it is truncated or corrupt.
   """
   try:
-    with np.load(path) as z:
-      out = {k: z[k] for k in z.files}
-  except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
-    raise ValueError(f'{path}: damaged P-GT file ({type(e).__name__}: {e}); move it away and '
-                     f'run --config.stage=pseudo_label (or all) to make it again') from None
+    out = arrays_lib.load_npz(path)
+  except arrays_lib.DamagedFile as e:
+    raise ValueError(f'{path}: damaged P-GT file ({e.reason}); move it away and run '
+                     f'--config.stage=pseudo_label (or all) to make it again') from None
   missing = [k for k in ('key', 'source', 'pose_world', 'valid') if k not in out]
   if missing:
     raise ValueError(f'{path}: P-GT file lacks {", ".join(missing)}; move it away and run '
@@ -265,7 +257,7 @@ def _pseudo_label(ctx: Context) -> dict:
              key=keys, source=np.array(cfg.source), accuracy=np.array(json.dumps(acc)))
   if parallel.is_main_process():
     os.makedirs(os.path.dirname(path), exist_ok=True)
-    _atomic_savez(path, **out)
+    arrays_lib.save_npz_atomic(path, **out)
   return out
 
 

@@ -1,15 +1,20 @@
 """Damaged files in a workdir: a truncated P-GT file is one line naming it and the remedy (it is
 not silently remade: it may be the only copy of a long G run); a damaged labels cache is only a
-cache, read from the dataset again with a warning; an interrupted dataset build's folders are
+cache, read from the dataset again with a warning, and so is a damaged prediction cache; an interrupted dataset build's folders are
 removed before the next build."""
 
 import os
+import types
+from unittest import mock
 
 import chex
 import numpy as np
 
+from mvssl.data import arrays
 from mvssl.data import builder
 from mvssl.data import reader
+from mvssl.train import evaluate
+from mvssl.train import families
 from mvssl.train import stages
 
 
@@ -37,6 +42,41 @@ class DamagedFilesTest(chex.TestCase):
     np.savez(path, key=np.array(['a']), source=np.array('model'),
              pose_world=np.ones((1, 17, 3)), valid=np.ones((1, 17), bool))
     np.testing.assert_array_equal(stages.read_pgt(path)['pose_world'], np.ones((1, 17, 3)))
+
+  def test_every_way_a_truncated_npz_fails_is_one_damaged_file_error(self):
+    tmp = self.create_tempdir().full_path
+    path = os.path.join(tmp, 'pred.npz')
+    _write_truncated(path, pred=np.zeros((4, 17, 3)))          # np.load: zipfile.BadZipFile
+    with self.assertRaisesRegex(arrays.DamagedFile, r'pred.npz: damaged file \(BadZipFile: '):
+      arrays.load_npz(path)
+    with open(path, 'wb') as f:                                  # not an npz at all
+      f.write(b'not an array file')
+    with self.assertRaises(arrays.DamagedFile):
+      arrays.load_npz(path)
+    arrays.save_npz_atomic(path, pred=np.ones(3))
+    np.testing.assert_array_equal(arrays.load_npz(path)['pred'], np.ones(3))
+    self.assertEqual(os.listdir(tmp), ['pred.npz'])             # no temporary left behind
+    with self.assertRaises(FileNotFoundError):                    # missing is not damaged
+      arrays.load_npz(os.path.join(tmp, 'absent.npz'))
+
+  def test_a_truncated_prediction_cache_is_predicted_again(self):
+    workdir = self.create_tempdir().full_path
+    os.makedirs(os.path.join(workdir, 'checkpoints', 'ours', '10'))
+    run = types.SimpleNamespace(name='ours', family='fake')
+    ctx = types.SimpleNamespace(
+        workdir=workdir, runs={'ours': run}, schedule=lambda r: types.SimpleNamespace(steps=10),
+        finished=lambda name: True, restore=lambda name: None, codec=lambda r: None)
+    fresh = np.full((3, 17, 3), 7.0)
+    family = types.SimpleNamespace(predict=lambda state, d, codec: fresh)
+    path = os.path.join(workdir, 'predictions', 'test', 'ours.npz')
+    os.makedirs(os.path.dirname(path))
+    _write_truncated(path, pred=np.zeros((3, 17, 3)), checkpoint=np.array('10@0'))
+    with mock.patch.dict(families.FAMILIES, {'fake': family}), \
+        self.assertLogs('mvssl', 'WARNING') as logs:
+      out = evaluate.predictions(ctx, run, 'test', {'frame': np.arange(3)})
+    np.testing.assert_array_equal(out, fresh)
+    self.assertIn('predicting again', logs.output[0])
+    np.testing.assert_array_equal(arrays.load_npz(path)['pred'], fresh)   # and stored again
 
   def test_a_damaged_labels_cache_is_read_again_with_a_warning(self):
     tmp = self.create_tempdir().full_path
