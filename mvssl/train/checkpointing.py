@@ -19,7 +19,9 @@ class Checkpointer:
   def __init__(self, directory: str, *, save_every: int, keep: int = 3):
     os.makedirs(directory, exist_ok=True)
     self.manager = ocp.CheckpointManager(
-        os.path.abspath(directory), item_names=('default', 'data_iterator'),
+        os.path.abspath(directory),
+        item_handlers=dict(default=ocp.StandardCheckpointHandler(),
+                           data_iterator=ocp.JsonCheckpointHandler()),
         options=ocp.CheckpointManagerOptions(
             save_interval_steps=save_every,
             preservation_policy=ocp.checkpoint_managers.LatestN(keep),
@@ -51,12 +53,7 @@ class Checkpointer:
     model size or family in the same workdir), or None when they match or the checkpoint's
     metadata cannot be read (the restore then reports what it finds)."""
     try:
-      reader = ocp.CheckpointManager(self.manager.directory,
-                                     item_handlers=dict(
-                                         default=ocp.StandardCheckpointHandler(),
-                                         data_iterator=ocp.JsonCheckpointHandler()))
-      meta = reader.item_metadata(step)['default']
-      reader.close()
+      meta = self.manager.item_metadata(step)['default']
       saved = _shapes(getattr(meta, 'tree', meta))
     except Exception:  # noqa: BLE001 (a diagnosis only: never in the way of the restore)
       return None
