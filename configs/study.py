@@ -1,6 +1,7 @@
 """The reproduction study (mvssl.experiments.study): does the multi-view consistency loss help,
 and when? On the real Human3.6M motion with the official cameras (configs/h36m_motion.py), the
-default's model and schedules.
+default's model, and that config's schedules (1500 steps of pre-training, 1200 of G, 1200 per
+fine-tune).
 
   python launch.py --config=configs/study.py --workdir=runs/study
 
