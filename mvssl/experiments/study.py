@@ -18,7 +18,7 @@ reference``, L1-only) on the test and on the validation frames (seed-averaged er
 seeds both have), where the error lies (:func:`mvssl.metrics.multiview_decomposition`), and the
 training minutes per seed; the pairs of ``config.study.pairs`` (e.g. Ours against L1-only on
 the same noisy targets) likewise; and the variant that the validation split picks among
-``config.study.candidates`` (the test split is reported, never used to choose).
+``config.study.candidates`` (:func:`choose`; the test split is reported, never used to choose).
 """
 
 from __future__ import annotations
@@ -119,12 +119,7 @@ def promote(config, per_seed: dict) -> list[str]:
     The promoted run names, in group order, without repeats.
   """
   s = config.study
-  scores = {}
-  for out in per_seed.values():
-    for label, r in out['test']['runs'].items():
-      m = out['validation']['models'].get(label)
-      if m is not None and 'mpjpe' in m['mean']:
-        scores.setdefault(r['name'], []).append(m['mean']['mpjpe'])
+  scores = {n: list(v.values()) for n, v in _validation_scores(per_seed).items()}
   chosen = []
   for _, rows in s.groups:
     cands = [n for n in rows if n in scores and n not in s.all_seeds and
@@ -134,6 +129,43 @@ def promote(config, per_seed: dict) -> list[str]:
     best = min(cands, key=lambda n: float(np.mean(scores[n])))
     chosen += [best] + [b if a == best else a for a, b in s.pairs if best in (a, b)]
   return [n for i, n in enumerate(chosen) if n not in chosen[:i] and n not in s.all_seeds]
+
+
+def _validation_scores(per_seed: dict) -> dict:
+  """{run name: {seed: validation MPJPE}} of every scored run."""
+  scores = {}
+  for k, out in per_seed.items():
+    for label, r in out['test']['runs'].items():
+      m = out['validation']['models'].get(label)
+      if m is not None and 'mpjpe' in m['mean']:
+        scores.setdefault(r['name'], {})[k] = m['mean']['mpjpe']
+  return scores
+
+
+def choose(config, per_seed: dict) -> tuple[str | None, list]:
+  """The variant the validation split picks among ``config.study.candidates``.
+
+  The lowest validation MPJPE averaged over the seeds that every candidate ran (the sweep
+  seeds), so that a row promoted to more seeds is neither helped nor hurt by the spread between
+  seeds; rows trained on the validation labels are never chosen. The test split plays no part.
+
+  Args:
+    per_seed: {seed: the scores of :func:`_seed`}.
+
+  Returns:
+    (run name or None when no candidate was scored, the seeds the choice was made on).
+  """
+  scores = _validation_scores(per_seed)
+  cands = [n for n in config.study.candidates
+           if n in scores and not _trains_on_validation(config, n)]
+  if not cands:
+    return None, []
+  common = sorted(set.intersection(*(set(scores[n]) for n in cands)))
+  if not common:
+    raise ValueError('config.study.candidates: no seed where every candidate ran; list rows '
+                     'of the sweep seeds (config.study.sweep_seeds) only')
+  best = min(cands, key=lambda n: float(np.mean([scores[n][k] for k in common])))
+  return best, common
 
 
 def run(config, workdir: str) -> dict:
@@ -217,10 +249,9 @@ def aggregate(config, per_seed: dict) -> dict:
         p[split] = dict(seeds=both, **stats.paired_over_seeds(
             [errors[split][k] for k in both], f'{a}/mpjpe', f'{b}/mpjpe'))
       pairs.append(p)
-  cands = [n for n in s.candidates if n in variants and not variants[n]['trains_on_validation']]
-  chosen = min(cands, key=lambda n: variants[n]['validation']['mpjpe']['mean']) if cands else None
+  chosen, chosen_on = choose(config, per_seed)
   first = per_seed[min(per_seed)]['test']
-  return dict(seeds=sorted(per_seed), reference=ref, chosen=chosen,
+  return dict(seeds=sorted(per_seed), reference=ref, chosen=chosen, chosen_on=chosen_on,
               num_test_frames=first['num_test_frames'],
               num_validation_frames=per_seed[min(per_seed)]['validation']['num_test_frames'],
               validation=s.validation, groups=[[g, list(rows)] for g, rows in s.groups],
@@ -291,9 +322,11 @@ def markdown(out: dict, title: str) -> str:
   if out['chosen']:
     c = v[out['chosen']]
     vs = c['validation'].get('vs_reference')
-    lines.append(f'Chosen on the validation split among the candidate variants: **{c["label"]}** '
-                 f'(validation MPJPE {_cell(c["validation"])} mm' +
-                 (f', {_delta(c["validation"])} mm against {ref})' if vs else ')') + '.')
+    on = ', '.join(str(k) for k in out.get('chosen_on', []))
+    lines.append(f'Chosen on the validation split among the candidate variants (mean MPJPE over '
+                 f'seed(s) {on}, which every candidate ran): **{c["label"]}**; over all its '
+                 f'seeds, validation MPJPE {_cell(c["validation"])} mm' +
+                 (f', {_delta(c["validation"])} mm against {ref}' if vs else '') + '.')
   if 'mpjpe' in out['pgt']:
     lines.append(f'P-GT (G) vs the hidden GT of the unlabeled split: MPJPE '
                  f'{out["pgt"]["mpjpe"]:.1f} mm.')
@@ -305,13 +338,16 @@ def write(out: dict, workdir: str, title: str) -> str:
   """study.md (printed too), study.json and study.png (the deltas with their intervals)."""
   text = markdown(out, title)
   report.write_files(workdir, 'study', text, out)
-  rows = [r for r in out['variants'].values() if 'vs_reference' in r['test']]
+  v = out['variants']
+  grouped = [n for _, names in out['groups'] for n in names if n in v]
+  order = grouped + [n for n in v if n not in grouped]      # as the tables of study.md
+  rows = [v[n] for n in order if 'vs_reference' in v[n]['test']]
   if rows:
     plots.intervals(
         [f'{r["label"]} ({len(r["test"]["vs_reference"]["seeds"])})' for r in rows],
         {split: [None if split == 'validation' and r['trains_on_validation'] else
                  r[split].get('vs_reference') for r in rows] for split in SPLITS},
         os.path.join(workdir, 'study.png'),
-        f'MPJPE minus {out["variants"][out["reference"]]["label"]} (mm), 95% paired intervals',
+        f'MPJPE minus {v[out["reference"]]["label"]} (mm), 95% paired intervals',
         xlabel='mm (< 0: better than the reference)')
   return text

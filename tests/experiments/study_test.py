@@ -111,6 +111,21 @@ class StudyTest(chex.TestCase):
     self.assertEqual(study.seed_runs(c, 1, ['ours_depth'])[-1:], ['ours_depth'])
     self.assertNotIn('ours_depth', study.seed_runs(c, 1))
 
+  def test_the_choice_compares_candidates_on_the_seeds_they_all_ran(self):
+    c = _config()
+    c.study.candidates = ('ours', 'ours_depth', 'l1_gt')
+    # seed 0 (the sweep seed): ours_depth 60.0 beats ours 61.0; ours also ran seeds 1 and 2, where
+    # every model is better, so its mean over its own seeds (58.0) would win unfairly
+    val = dict(ours=[61.0, 57.0, 56.0], ours_depth=[60.0], l1_gt=[50.0])
+    per_seed = _scored(val, {0: ['ours', 'ours_depth', 'l1_gt'], 1: ['ours'], 2: ['ours']})
+    self.assertEqual(study.choose(c, per_seed), ('ours_depth', [0]))   # l1_gt: trained on it
+    val['ours_depth'] = [62.0, 58.5, 57.5]                   # promoted: all three seeds compared
+    per_seed = _scored(val, {0: ['ours', 'ours_depth'], 1: ['ours', 'ours_depth'],
+                             2: ['ours', 'ours_depth']})
+    self.assertEqual(study.choose(c, per_seed), ('ours', [0, 1, 2]))
+    c.study.candidates = ('l1_gt',)
+    self.assertEqual(study.choose(c, per_seed), (None, []))
+
   def test_bad_study_blocks_are_named(self):
     cases = [(dict(seeds=()), 'config.seeds: the study needs seeds'),
              (dict(stage='ours'), 'config.stage: the study runs its whole table'),
