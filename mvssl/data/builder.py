@@ -11,7 +11,9 @@ synchronised frame with V views::
                                     dist (k1, k2, k3, p1, p2) of the lens model named in the
                                     builder's settings (zeros when the crops are undistorted)
   box           [V, 4]              crop box (x0, y0, w, h) in the full image (px)
-  view_valid    [V] bool            False where a camera has no image for this frame
+  view_valid    [V] bool            False where a camera has no image for this frame, or
+                                    nothing places its crop (no box, 3D pose or detections);
+                                    a frame with no valid view is skipped with a warning
   pose_3d       [J, 3]              world joints (mm), Human3.6M-17 order; zeros if none
   has_pose_3d   bool                whether pose_3d is a label
   keypoints_2d  [V, J, 3]           2D detections mapped into the crop (x px, y px, score);
@@ -109,16 +111,36 @@ class CalibratedMultiview(tfds.core.GeneratorBasedBuilder):
   def _generate_examples(self, split):
     work = dict(size=self.image_size, box_scale=self.box_scale, undistort=self.undistort)
     frames = self.adapter.frames(split)
-    n = 0
+    n, views, masked, skipped = 0, 0, 0, []
+
+    def process(fr):
+      try:
+        return crop_lib.process_frame(fr, **work)
+      except crop_lib.NoUsableView as e:
+        return e
+
     # Decoding and warping run in threads (OpenCV releases the GIL); bounded look-ahead.
     with concurrent.futures.ThreadPoolExecutor(self.num_workers) as pool:
       while True:
         chunk = [fr for _, fr in zip(range(4 * self.num_workers), frames)]
         if not chunk:
           break
-        for fr, ex in zip(chunk, pool.map(lambda f: crop_lib.process_frame(f, **work), chunk)):
+        for fr, ex in zip(chunk, pool.map(process, chunk)):
+          if isinstance(ex, crop_lib.NoUsableView):
+            skipped.append(str(ex))
+            continue
           n += 1
+          views += len(ex['view_valid'])
+          masked += int(np.sum(~ex['view_valid']))
           yield f'{fr.subject}/{fr.sequence}/{fr.frame}', ex
+    if masked:
+      logging.getLogger('mvssl').warning(
+          '%s split %r: %d of %d views masked (no image, or nothing to place the crop: no box, '
+          'no 3D pose, < 2 detections)', self.adapter.name, split, masked, views)
+    if skipped:
+      logging.getLogger('mvssl').warning(
+          '%s split %r: %d frame(s) skipped, no view with an image and a crop box (first: %s)',
+          self.adapter.name, split, len(skipped), skipped[0])
     if n == 0:
       raise ValueError(f'{self.adapter.name}: split {split!r} has no frames (check the '
                        f'subject lists and the files under the manual dir)')

@@ -41,6 +41,24 @@ from mvssl.geometry import camera as camlib
 HINT = ('calibration formats: simple .json, Pose2Sim .toml, Qualisys .qca.txt or '
         'OpenCV/EasyMocap .yml (mvssl/data/calibration.py)')
 
+class Calibration(dict):
+  """{camera name: Camera (mm, OpenCV lens model)}, plus ``sizes``: {camera name: (W, H) px}
+  for the cameras whose file gives the image size (json ``size_wh``, toml ``size``, qca
+  ``fov_video``, yml ``W_<n>``/``H_<n>``); the frames of those cameras must have that size."""
+
+  def __init__(self, cams=(), sizes=None):
+    super().__init__(cams)
+    self.sizes = dict(sizes or {})
+
+
+def _size(value, name, origin):
+  """(W, H) from a two-number field, or a ValueError naming it."""
+  wh = np.ravel(np.asarray(value, np.float64))
+  if wh.size != 2 or not np.all(np.isfinite(wh)) or np.any(wh < 1):
+    raise ValueError(f'{origin}: camera {name!r} field size must be [W, H] in px, got {value!r}')
+  return int(round(wh[0])), int(round(wh[1]))
+
+
 def _camera(name, K, dist_opencv, R, t_mm, origin):
   K, R, t = (np.asarray(a, np.float64) for a in (K, R, t_mm))
   if R.size == 3:
@@ -67,7 +85,7 @@ def _load_json(path):
   scale = {'m': 1000.0, 'mm': 1.0}.get(data.get('units', 'm'))
   if scale is None:
     raise ValueError(f'{path}: field units must be "m" or "mm", got {data["units"]!r}')
-  out = {}
+  out = Calibration()
   def field(name, c, *keys):
     for k in keys:
       if k in c:
@@ -82,6 +100,8 @@ def _load_json(path):
     key, t = field(name, c, 't', 't_w2c_m')
     t = np.asarray(t, float) * (1e3 if key == 't_w2c_m' else scale)
     out[name] = _camera(name, K, dist, R, t, path)
+    if 'size_wh' in c:
+      out.sizes[name] = _size(c['size_wh'], name, path)
   return out
 
 
@@ -91,7 +111,7 @@ def _load_toml(path):
       data = tomllib.load(f)
     except tomllib.TOMLDecodeError as e:
       raise ValueError(f'{path}: not valid TOML ({e})') from None
-  out = {}
+  out = Calibration()
   for key, c in data.items():
     if not isinstance(c, dict) or key == 'metadata':
       continue
@@ -101,6 +121,8 @@ def _load_toml(path):
                           np.asarray(c['translation'], float) * 1000.0, path)
     except KeyError as e:
       raise KeyError(f'{path}: camera table [{key}] lacks field {e}') from None
+    if 'size' in c:
+      out.sizes[name] = _size(c['size'], name, path)
   if not out:
     raise ValueError(f'{path}: no camera tables found')
   return out
@@ -117,14 +139,16 @@ def _load_yaml(paths):
       node = root.getNode(key)
       if key == 'names':
         names = [node.at(i).string() for i in range(node.size())]
-      elif node.isMap() or node.isSeq() or node.isReal() or node.isInt():
+      elif node.isReal() or node.isInt():
+        nodes[key] = (np.array([node.real()]), path)
+      elif node.isMap() or node.isSeq():
         m = node.mat()
         if m is not None:
           nodes[key] = (m, path)
     fs.release()
   if names is None:
     raise KeyError(f'{paths}: missing field "names"')
-  out = {}
+  out = Calibration()
   for n in names:
     def get(*keys, n=n):
       for k in keys:
@@ -134,6 +158,9 @@ def _load_yaml(paths):
     K, dist = get('K'), get('dist', 'D')
     R = get('Rot', 'R')
     out[n] = _camera(n, K, dist, R, np.asarray(get('T'), float) * 1000.0, ','.join(paths))
+    if f'W_{n}' in nodes and f'H_{n}' in nodes:
+      out.sizes[n] = _size([float(nodes[f'W_{n}'][0].ravel()[0]),
+                            float(nodes[f'H_{n}'][0].ravel()[0])], n, ','.join(paths))
   return out
 
 
@@ -151,7 +178,7 @@ def _load_qca(path):
     root = ET.parse(path).getroot()
   except ET.ParseError as e:
     raise ValueError(f'{path}: not a Qualisys .qca.txt XML file ({e})') from None
-  out = {}
+  out = Calibration()
   for cam in root.findall('cameras/camera'):
     name = cam.get('serial')
     if cam.get('model') not in QCA_VIDEO_MODELS:
@@ -176,13 +203,17 @@ def _load_qca(path):
       raise KeyError(f'{path}: camera {name!r} lacks field {e}') from None
     flip = np.diag([1.0, -1.0, -1.0])
     out[name] = _camera(name, K, dist, flip @ M, -flip @ M @ centre, path)
+    if cam.get('viewrotation', '0') in ('0', '180'):     # else W and H are swapped on export
+      out.sizes[name] = _size([num(fov, 'right') - num(fov, 'left') + 1,
+                               num(fov, 'bottom') - num(fov, 'top') + 1], name, path)
   if not out:
     raise ValueError(f'{path}: no video camera (model {" / ".join(QCA_VIDEO_MODELS)}) found')
   return out
 
 
-def load_calibration(path: str) -> dict[str, camlib.Camera]:
-  """Any supported calibration file (module docstring) -> {camera name: Camera (mm, OpenCV)}.
+def load_calibration(path: str) -> Calibration:
+  """Any supported calibration file (module docstring) -> {camera name: Camera (mm, OpenCV)}
+  with the image sizes the file gives (:class:`Calibration`).
 
   ``path`` may list two OpenCV files separated by a comma (intri.yml,extri.yml).
 

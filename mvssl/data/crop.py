@@ -77,13 +77,21 @@ def _check_finite(what, arr, origin):
     raise ValueError(f'{origin}: field {what!r} has non-finite values (NaN/inf)')
 
 
+class NoUsableView(ValueError):
+  """A frame none of whose views has both an image and a crop box (the builder skips it)."""
+
+
 def process_frame(fr: Frame, *, size: int, box_scale: float, undistort: bool,
                   num_joints: int = NUM_JOINTS) -> dict:
   """One :class:`Frame` -> one example (see module docstring).
 
+  A view without an image, or without anything to place its crop (no box, no 3D pose, fewer
+  than 2 detections: e.g. the detector missed the person in that camera), is masked
+  (``view_valid`` False, a black crop), the same way for both causes.
+
   Raises:
-    ValueError: naming the file and field on a non-finite label, an unreadable image, a frame
-      without any image, or an image whose size does not match its box.
+    NoUsableView: (a ValueError) when no view of the frame has both an image and a box.
+    ValueError: naming the file and field on a non-finite label or a wrong image shape.
   """
   v = len(fr.views)
   if fr.pose_3d is not None:
@@ -116,9 +124,9 @@ def process_frame(fr: Frame, *, size: int, box_scale: float, undistort: bool,
       box = render.square_box(camlib.project(cam, pose), box_scale)
     elif kp is not None and np.sum(kp[:, 2] > 0) >= 2:
       box = render.square_box(kp[kp[:, 2] > 0, :2], box_scale)
-    else:
-      raise ValueError(f'{view.origin}: no box, no 3D pose and fewer than 2 detections: '
-                       f'cannot place the crop')
+    else:                    # nothing places the crop: masked like a missing image
+      ex['images'].append(blank)
+      continue
     crop_img, crop = crop_view(img, cam, box, size, undistort=undistort)
     ex['images'].append(cv2.imencode('.jpg', crop_img,        # BGR in, as OpenCV expects
                                      [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])[1].tobytes())
@@ -128,7 +136,8 @@ def process_frame(fr: Frame, *, size: int, box_scale: float, undistort: bool,
     if kp is not None:
       ex['keypoints_2d'][i] = keypoints_to_crop(kp, cam, crop)
   if not ex['view_valid'].any():
-    raise ValueError(f'{fr.origin}: no camera has an image for this frame')
+    raise NoUsableView(f'{fr.origin}: no view has both an image and a crop box (a box, a 3D '
+                       f'pose or >= 2 detections)')
   ex.update(pose_3d=(pose if fr.pose_3d is not None else np.zeros((num_joints, 3))
                      ).astype(np.float32),
             has_pose_3d=fr.pose_3d is not None, subject=fr.subject, sequence=fr.sequence,

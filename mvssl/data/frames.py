@@ -118,10 +118,24 @@ def frame_from_camera_labels(subject: str, sequence: str, frame: int,
 
 
 def imread(path: str) -> np.ndarray:
-  """cv2.imread (BGR uint8) that names the file when it is missing or unreadable."""
-  img = cv2.imread(path, cv2.IMREAD_COLOR)
+  """The image as BGR uint8 [H, W, 3] (OpenCV), refusing a truncated JPEG (which OpenCV would
+  decode with the missing part grey, with only a libjpeg warning).
+
+  Raises:
+    FileNotFoundError: the file is missing.
+    ValueError: it cannot be decoded, or it is a JPEG without its end-of-image marker.
+  """
+  if not os.path.isfile(path):
+    raise FileNotFoundError(f'{path}: image missing')
+  data = np.fromfile(path, np.uint8)
+  if data[:2].tobytes() == b'\xff\xd8' and b'\xff\xd9' not in data[-1024:].tobytes():
+    raise ValueError(f'{path}: truncated JPEG (no end-of-image marker; it would decode partly '
+                     f'grey); re-extract it, or delete it (a missing frame of a recording is '
+                     f'masked)')
+  img = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
   if img is None:
-    raise FileNotFoundError(f'{path}: image missing or unreadable')
+    raise ValueError(f'{path}: not a readable image; re-extract it, or delete it (a missing '
+                     f'frame of a recording is masked)')
   return img
 
 
@@ -148,6 +162,20 @@ def box_from_center_scale(center, scale) -> np.ndarray:
 def _pattern_regex(pattern: str, camera: str) -> re.Pattern:
   text = re.escape(pattern.replace('{camera}', camera))
   return re.compile('^' + text.replace(re.escape('{frame}'), r'(\d+)') + '$')
+
+
+def cameras_in_pattern(root: str, pattern: str) -> set[str]:
+  """The camera names that files matching ``pattern`` ({camera} and optionally {frame}) have
+  under ``root``."""
+  text = re.escape(pattern).replace(re.escape('{camera}'), r'([^/\\]+?)', 1)
+  rx = re.compile('^' + text.replace(re.escape('{camera}'), r'\1')
+                  .replace(re.escape('{frame}'), r'\d+') + '$')
+  found = set()
+  for p in glob.glob(os.path.join(root, pattern.replace('{camera}', '*').replace('{frame}', '*'))):
+    m = rx.match(os.path.relpath(p, root).replace(os.sep, '/'))
+    if m:
+      found.add(m.group(1))
+  return found
 
 
 def list_images(root: str, pattern: str, camera: str) -> dict[int, str]:

@@ -55,6 +55,14 @@ class Recording:
     for n in names:
       if n not in calib:
         raise KeyError(f'{calibration}: no camera {n!r} (has {sorted(calib)})')
+    if not cameras:          # every camera with frames must be calibrated
+      pattern = images or video
+      lacking = sorted(frames_lib.cameras_in_pattern(manual_dir, pattern) - set(calib))
+      if lacking:
+        raise KeyError(f'{calibration}: no camera {", ".join(map(repr, lacking))}, yet '
+                       f'{os.path.join(manual_dir, pattern)} has its frames; add it to the '
+                       f'calibration, or list the cameras to use (cameras=...)')
+    self.sizes = {n: calib.sizes[n] for n in names if n in getattr(calib, 'sizes', {})}
     self.camera_names, self.cams = names, [calib[n] for n in names]
     self.images, self.video, self.detections = images, video, detections
     self.every, self.max_frames = max(1, int(every)), int(max_frames)
@@ -92,6 +100,15 @@ class Recording:
     ok = kp[:, 2] >= self.box_min_score
     return render.square_box(kp[ok, :2], 1.0) if ok.sum() >= 2 else None
 
+  def _sized(self, img, camera: str, where: str):
+    """The image, if its size is the calibration's for that camera (when it gives one)."""
+    want = self.sizes.get(camera)
+    if want is not None and img is not None and (img.shape[1], img.shape[0]) != want:
+      raise ValueError(f'{where}: image is {img.shape[1]}x{img.shape[0]} px but '
+                       f'{self.calib_spec} gives camera {camera!r} size {want[0]}x{want[1]}; '
+                       f'use frames of the calibrated size (not resized), or fix its size')
+    return img
+
   def frames(self, split):
     if split != 'unlabeled':
       return
@@ -106,13 +123,15 @@ class Recording:
           kp = None if self.det is None else self.det[v, i]
           if readers is not None:
             img = readers[v].read(f)
-            views.append(frames_lib.View(camera=cam, image=lambda im=img: im, keypoints_2d=kp,
-                                         box=self._box(kp),
-                                         origin=f'{readers[v].path} frame {f}'))
+            where = f'{readers[v].path} frame {f}'
+            views.append(frames_lib.View(
+                camera=cam, image=lambda im=img, n=n, w=where: self._sized(im, n, w),
+                keypoints_2d=kp, box=self._box(kp), origin=where))
           elif f in self.files[v]:
             p = self.files[v][f]
-            views.append(frames_lib.View(camera=cam, image=lambda p=p: frames_lib.imread(p),
-                                         keypoints_2d=kp, box=self._box(kp), origin=p))
+            views.append(frames_lib.View(
+                camera=cam, image=lambda p=p, n=n: self._sized(frames_lib.imread(p), n, p),
+                keypoints_2d=kp, box=self._box(kp), origin=p))
           else:
             views.append(frames_lib.View(camera=cam, image=None, origin=f'{n} frame {f}'))
         yield frames_lib.Frame(subject=self.subject, sequence='recording', frame=f,

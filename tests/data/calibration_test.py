@@ -33,6 +33,16 @@ class CalibrationTest(chex.TestCase):
       np.testing.assert_allclose(got[name].t, want.t, atol=1e-6)
       self.assertEqual(got[name].dist_model, 'opencv')
 
+  def test_every_format_gives_the_image_sizes(self):
+    for fmt in ('json', 'toml', 'yaml', 'qca'):
+      root = self.create_tempdir().full_path
+      cfg = fakes.write_recording(root, calib=fmt)[2]
+      got = calibration.load_calibration(
+          ','.join(os.path.join(root, p) for p in cfg['calibration'].split(',')))
+      self.assertEqual(got.sizes, {n: (800, 800) for n in fakes.REC_CAMS}, fmt)
+    with self.assertRaisesRegex(ValueError, r"camera 'camA' field size must be \[W, H\]"):
+      calibration.load_calibration(self._bad(lambda c: c['camA'].update(size_wh=[800])))
+
   def test_bad_files_are_named(self):
     with self.assertRaisesRegex(KeyError, r"bad.json: camera 'camB' lacks field 't'"):
       calibration.load_calibration(self._bad(lambda c: c['camB'].pop('t')))

@@ -1,8 +1,11 @@
 """Bring your own recording: every calibration, frame and detection format builds into an
-unlabeled dataset whose P-GT is the truth; clear errors for a bad recording folder."""
+unlabeled dataset whose P-GT is the truth; clear errors for a bad recording folder, masked
+views where the detector found nobody."""
 
+import json
 import os
 
+import cv2
 import numpy as np
 from absl.testing import parameterized
 
@@ -86,3 +89,66 @@ class FormatsTest(parameterized.TestCase):
       make(images='frames/{camera}_{frame}.png')
     with self.assertRaisesRegex(FileNotFoundError, r'recording folder not found'):
       make(manual_dir=os.path.join(tmp, 'nope'))
+
+
+class FaultsTest(parameterized.TestCase):
+  """A hostile user's recording folder (issue 14): each fault is one line naming the file, or a
+  masked view, never a silently wrong crop."""
+
+  def setUp(self):
+    super().setUp()
+    self.tmp = self.create_tempdir().full_path
+    self.root = os.path.join(self.tmp, 'rec')
+    os.makedirs(self.root)
+    self.cams, _, self.cfg = fakes.write_recording(self.root, calib='json')
+
+  def _adapter(self, **kw):
+    return recording.adapter(default.recording_data(**dict(self.cfg, **kw)))
+
+  def _frame_file(self, camera, frame):
+    return os.path.join(self.root, 'images', camera, f'{frame:06d}.jpg')
+
+  def test_views_without_detections_are_masked_and_empty_frames_skipped(self):
+    det = os.path.join(self.root, 'openpose', '{c}', '{c}_{f:012d}_keypoints.json')
+    os.remove(det.format(c='camB', f=1))                   # one view of frame 1
+    for c in fakes.REC_CAMS:                               # every view of frame 3
+      os.remove(det.format(c=c, f=3))
+    with self.assertLogs('mvssl', 'WARNING') as logs:
+      b = builder.build(self._adapter(), os.path.join(self.tmp, 'data'), image_size=SIZE,
+                        box_scale=1.3, undistort=True, num_workers=2)
+    d = b.load_split('unlabeled')
+    self.assertEqual(d['frame'].tolist(), [0, 1, 2])
+    np.testing.assert_array_equal(d['view_valid'], [[1, 1, 1], [1, 0, 1], [1, 1, 1]])
+    text = '\n'.join(logs.output)
+    self.assertIn('1 of 9 views masked', text)
+    self.assertIn('1 frame(s) skipped', text)
+
+  def test_a_frame_of_another_size_than_the_calibration_is_named(self):
+    path = self._frame_file('camB', 2)
+    cv2.imwrite(path, cv2.resize(cv2.imread(path), (400, 300)))
+    views = {f.frame: f.views for f in self._adapter().frames('unlabeled')}
+    self.assertEqual(views[0][1].image().shape, (800, 800, 3))
+    with self.assertRaisesRegex(ValueError, r"camB/000002.jpg: image is 400x300 px but calib.json "
+                                r"gives camera 'camB' size 800x800"):
+      views[2][1].image()
+
+  def test_a_truncated_jpeg_is_named(self):
+    path = self._frame_file('camA', 1)
+    data = open(path, 'rb').read()
+    open(path, 'wb').write(data[:len(data) // 2])
+    views = {f.frame: f.views for f in self._adapter().frames('unlabeled')}
+    with self.assertRaisesRegex(ValueError, r'camA/000001.jpg: truncated JPEG'):
+      views[1][0].image()
+    open(path, 'wb').write(b'not an image')
+    with self.assertRaisesRegex(ValueError, r'camA/000001.jpg: not a readable image'):
+      views[1][0].image()
+
+  def test_a_camera_missing_from_the_calibration_is_blamed_on_the_calibration(self):
+    path = os.path.join(self.root, 'calib.json')
+    data = json.load(open(path))
+    del data['cameras']['camC']
+    json.dump(data, open(path, 'w'))
+    with self.assertRaisesRegex(KeyError, r"calib.json: no camera 'camC', yet .*images/\{camera\}"
+                                r"/\{frame\}.jpg has its frames"):
+      self._adapter(cameras=())
+    self.assertEqual(self._adapter(cameras=('camA', 'camB')).camera_names, ['camA', 'camB'])
