@@ -4,6 +4,7 @@ import chex
 
 from configs import default
 from configs import pose2sim as pose2sim_config
+from configs import study as study_config
 from mvssl.train import runs
 
 
@@ -16,7 +17,8 @@ class RunTableTest(chex.TestCase):
     ours = table['ours']
     self.assertEqual((ours.init_from, ours.gt, ours.pgt, ours.mvc_frames),
                      ('base', True, True, 'all'))
-    self.assertEqual((ours.weights.l1, ours.weights.mvc), (1.0, 0.1))
+    self.assertEqual((ours.weights.l1, ours.weights.mvc), (1.0, 0.03))   # the study's choice
+    self.assertEqual(study_config.get_config().runs.ours.weights.mvc, 0.1)   # the paper's
     self.assertEqual(table['multi'].weights.mm_3d, 0.01)
     self.assertEqual(runs.dependencies(ours, config.pseudo_label), ['base', 'multi'])
     # Detections as the P-GT source: the fine-tunes no longer wait for G.
@@ -77,9 +79,10 @@ class RunTableTest(chex.TestCase):
   def test_describe(self):
     config = default.get_config()
     table = runs.table(config)
-    self.assertEqual(runs.describe(table['ours'], config.schedules.finetune),
-                     'Ours: integral model, 1200 steps from base on GT + P-GT, '
-                     'L = 1 L1 + 0.1 MVC (frames: all)')
-    self.assertEqual(runs.describe(table['multi'], config.schedules.pretrain_multi),
-                     'G: algebraic model, 1200 steps from scratch on GT, '
+    s = config.schedules
+    self.assertEqual(runs.describe(table['ours'], s.finetune),
+                     f'Ours: integral model, {s.finetune.steps} steps from base on GT + P-GT, '
+                     f'L = 1 L1 + {config.runs.ours.weights.mvc:g} MVC (frames: all)')
+    self.assertEqual(runs.describe(table['multi'], s.pretrain_multi),
+                     f'G: algebraic model, {s.pretrain_multi.steps} steps from scratch on GT, '
                      'L = 1 2D L1 + 0.01 3D L1 (mm)')
