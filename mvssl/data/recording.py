@@ -24,6 +24,9 @@ from mvssl.data import frames as frames_lib
 from mvssl.data import render
 from mvssl.data import video as video_lib
 
+# Video encoders pad frames to a multiple of this many pixels; calibrations may give the padded size.
+PAD = 16
+
 MANUAL_DOWNLOAD_INSTRUCTIONS = """\
 Your own recording: put in one folder (manual_dir of config.unlabeled_data) a calibration file
 (calibration: simple .json, Pose2Sim .toml, Qualisys .qca.txt or OpenCV/EasyMocap .yml), the
@@ -101,10 +104,18 @@ class Recording:
     return render.square_box(kp[ok, :2], 1.0) if ok.sum() >= 2 else None
 
   def _sized(self, img, camera: str, where: str):
-    """The image, if its size is the calibration's for that camera (when it gives one)."""
+    """The image, if its size is the calibration's for that camera (when it gives one).
+
+    A calibrated size up to 15 px larger than the frame in either dimension is accepted: video
+    encoders pad frames to a multiple of 16 px at the right/bottom edge (the Pose2Sim demo's
+    calibration gives 1088x1920 for its 1080x1920 frames), which leaves K unchanged. Anything
+    else (a resized or cropped frame) would make every projection wrong, so it is refused."""
     want = self.sizes.get(camera)
-    if want is not None and img is not None and (img.shape[1], img.shape[0]) != want:
-      raise ValueError(f'{where}: image is {img.shape[1]}x{img.shape[0]} px but '
+    if want is None or img is None:
+      return img
+    have = (img.shape[1], img.shape[0])
+    if not all(0 <= w - h < PAD for w, h in zip(want, have)):
+      raise ValueError(f'{where}: image is {have[0]}x{have[1]} px but '
                        f'{self.calib_spec} gives camera {camera!r} size {want[0]}x{want[1]}; '
                        f'use frames of the calibrated size (not resized), or fix its size')
     return img

@@ -12,6 +12,10 @@ import jax
 import orbax.checkpoint as ocp
 
 
+class DamagedCheckpoint(ValueError):
+  """A checkpoint step that is there but cannot be read (a missing or corrupt file)."""
+
+
 class Checkpointer:
   """Saves/restores ``TrainState.arrays()`` (item ``default``) and the input iterator state
   (item ``data_iterator``, JSON) under ``directory``."""
@@ -38,15 +42,35 @@ class Checkpointer:
     return self.manager.save(step, args=ocp.args.Composite(**items), force=force)
 
   def restore(self, state, step: int | None = None):
-    """Returns ``state`` with arrays from ``step`` (default latest)."""
+    """Returns ``state`` with arrays from ``step`` (default latest).
+
+    Raises:
+      ValueError: one line when the checkpoint holds another model's arrays.
+      DamagedCheckpoint: (a ValueError) one line when the step cannot be read.
+    """
     step = self.latest_step() if step is None else step
     abstract = jax.tree.map(ocp.utils.to_shape_dtype_struct, state.arrays())
     why = self.mismatch(step, abstract)
     if why:
       raise ValueError(why)
-    restored = self.manager.restore(
-        step, args=ocp.args.Composite(default=ocp.args.StandardRestore(abstract)))
+    try:
+      restored = self.manager.restore(
+          step, args=ocp.args.Composite(default=ocp.args.StandardRestore(abstract)))
+    except Exception as e:  # noqa: BLE001 (whatever Orbax raises for a damaged step)
+      raise DamagedCheckpoint(f'{self.manager.directory}/{step}: damaged checkpoint '
+                              f'({_first_line(e)})') from e
     return state.with_arrays(restored['default'])
+
+  def set_aside(self, step: int) -> str:
+    """Renames a damaged step's folder to ``damaged.<step>`` (``.<n>`` added if taken), so the
+    previous step becomes the latest; nothing is deleted. Returns the new path."""
+    src = os.path.join(str(self.manager.directory), str(step))
+    dst, n = os.path.join(str(self.manager.directory), f'damaged.{step}'), 1
+    while os.path.exists(dst):
+      dst, n = os.path.join(str(self.manager.directory), f'damaged.{step}.{n}'), n + 1
+    os.replace(src, dst)
+    self.manager.reload()
+    return dst
 
   def mismatch(self, step: int, abstract) -> str | None:
     """One line saying how the arrays saved at ``step`` differ from ``abstract`` (another
@@ -75,14 +99,23 @@ class Checkpointer:
     path = os.path.join(self.manager.directory, str(step), 'data_iterator')
     if not os.path.exists(path):
       return None
-    return self.manager.restore(
-        step, args=ocp.args.Composite(data_iterator=ocp.args.JsonRestore()))['data_iterator']
+    try:
+      return self.manager.restore(
+          step, args=ocp.args.Composite(data_iterator=ocp.args.JsonRestore()))['data_iterator']
+    except Exception as e:  # noqa: BLE001 (whatever Orbax raises for a damaged step)
+      raise DamagedCheckpoint(f'{self.manager.directory}/{step}: damaged input iterator state '
+                              f'({_first_line(e)})') from e
 
   def wait(self):
     self.manager.wait_until_finished()
 
   def close(self):
     self.manager.close()
+
+
+def _first_line(e: Exception) -> str:
+  lines = str(e).strip().splitlines()
+  return f'{type(e).__name__}: {lines[0] if lines else ""}'[:300]
 
 
 def _shapes(tree) -> dict:

@@ -77,6 +77,8 @@ class Context:
 
     Raises:
       FileNotFoundError: when the run has no checkpoint at its last step.
+      ValueError: when that checkpoint is damaged: it is set aside (kept as ``damaged.<step>``),
+        so that the next command resumes the run from its previous checkpoint.
     """
     run = self.runs[name]
     steps = self.schedule(run).steps
@@ -87,7 +89,12 @@ class Context:
       if step is None or step < steps:
         raise FileNotFoundError(f'{directory}: no finished checkpoint (step {step} of {steps}); '
                                 f'run --config.stage={name} first')
-      return ckpt.restore(self.new_state(run))
+      try:
+        return ckpt.restore(self.new_state(run), step)
+      except checkpointing.DamagedCheckpoint as e:
+        moved = ckpt.set_aside(step)
+        raise ValueError(f'{e}; kept as {moved}; run the same command again: {name} resumes '
+                         f'from step {ckpt.latest_step() or 0}') from None
     finally:
       ckpt.close()
 

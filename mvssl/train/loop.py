@@ -70,6 +70,9 @@ def train_loop(name: str, state: state_lib.TrainState, loss_fn, arrays, schedule
                num_threads: int = 4, prefetch: int = 16, callbacks=(), project=None):
   """Trains ``state`` for ``schedule.steps`` steps on ``arrays``, resuming from the workdir.
 
+  A checkpoint step that cannot be read (a file missing or corrupt) is renamed
+  ``damaged.<step>`` (kept) with a warning, and training resumes from the step before it.
+
   Args:
     name: run name; checkpoints go to ``workdir/checkpoints/name``, metrics to
       ``workdir/name/metrics.jsonl`` and ``loss.png`` (process 0 only).
@@ -91,9 +94,18 @@ def train_loop(name: str, state: state_lib.TrainState, loss_fn, arrays, schedule
   """
   ckpt = checkpointing.Checkpointer(os.path.join(workdir, 'checkpoints', name),
                                     save_every=save_every)
-  start = ckpt.latest_step() or 0
+  start, data_state = ckpt.latest_step() or 0, None
+  while start:     # a damaged step is set aside (kept) and the previous one resumed from
+    try:
+      state = ckpt.restore(state, start)
+      data_state = ckpt.restore_data_state(start)
+      break
+    except checkpointing.DamagedCheckpoint as e:
+      moved = ckpt.set_aside(start)
+      start = ckpt.latest_step() or 0
+      log.warning('[%s] %s; kept as %s, resuming from %s', name, e, moved,
+                  f'step {start}' if start else 'scratch')
   if start:
-    state = ckpt.restore(state)
     log.info('[%s] resumed from step %d', name, start)
   total = int(schedule.steps)
   writer = parallel.is_main_process()
@@ -105,7 +117,6 @@ def train_loop(name: str, state: state_lib.TrainState, loss_fn, arrays, schedule
     return state
   ds = input_pipeline.make_dataset(arrays, batch_size=int(schedule.batch_size), seed=seed,
                                    augment_fn=augment_fn)
-  data_state = ckpt.restore_data_state(start) if start else None
   if start and data_state is None:
     raise FileNotFoundError(f'{ckpt.manager.directory}/{start}: checkpoint has no input '
                             f'iterator state; cannot resume the exact sample order')

@@ -131,6 +131,14 @@ class FaultsTest(parameterized.TestCase):
     with self.assertRaisesRegex(ValueError, r"camB/000002.jpg: image is 400x300 px but calib.json "
                                 r"gives camera 'camB' size 800x800"):
       views[2][1].image()
+    # a calibration giving the codec-padded size (as Pose2Sim's 1088 for 1080-px frames) is fine,
+    # a frame larger than calibrated is not
+    path = self._frame_file('camC', 1)
+    cv2.imwrite(path, cv2.imread(path)[:, :792])
+    self.assertEqual(views[1][2].image().shape, (800, 792, 3))
+    cv2.imwrite(path, cv2.copyMakeBorder(cv2.imread(path), 0, 8, 0, 8, cv2.BORDER_CONSTANT))
+    with self.assertRaisesRegex(ValueError, r'camC/000001.jpg: image is 800x808 px'):
+      views[1][2].image()
 
   def test_a_truncated_jpeg_is_named(self):
     path = self._frame_file('camA', 1)

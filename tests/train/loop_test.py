@@ -70,6 +70,25 @@ class LoopTest(chex.TestCase):
     self.assertEqual([r['step'] for r in rows], [2, 4, 6])
     self.assertTrue(os.path.exists(os.path.join(tmp, 'b', 'base', 'loss.png')))
 
+  def test_a_damaged_last_checkpoint_is_set_aside_and_the_previous_one_resumed(self):
+    tmp = self.create_tempdir().full_path
+    straight = self._train(os.path.join(tmp, 'a'))
+    self._train(os.path.join(tmp, 'b'))                        # finished: checkpoints 3 and 6
+    ckpts = os.path.join(tmp, 'b', 'checkpoints', 'base')
+    damaged = [os.path.join(d, f) for d, _, fs in os.walk(os.path.join(ckpts, '6', 'default'))
+               for f in fs if not f.startswith('_')]
+    self.assertNotEmpty(damaged)
+    for f in damaged:                                          # the array data files are gone
+      os.remove(f)
+    with self.assertLogs('mvssl', 'WARNING') as logs:
+      resumed = self._train(os.path.join(tmp, 'b'))
+    self.assertRegex(logs.output[0], r'checkpoints/base/6: damaged checkpoint \(.+\); kept as '
+                     r'.+checkpoints/base/damaged\.6, resuming from step 3')
+    self.assertTrue(os.path.isdir(os.path.join(ckpts, 'damaged.6')))     # kept, not deleted
+    self.assertEqual(int(jax.device_get(resumed.step)), 6)
+    chex.assert_trees_all_close(jax.device_get(straight.params), jax.device_get(resumed.params),
+                                rtol=1e-6, atol=1e-7)
+
   def test_trim_metrics_keeps_rows_up_to_the_step_and_drops_a_cut_row(self):
     path = os.path.join(self.create_tempdir().full_path, 'metrics.jsonl')
     with open(path, 'w') as f:
