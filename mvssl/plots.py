@@ -29,7 +29,7 @@ def _figure(path: str, ncols: int, size: tuple[float, float], title: str = ''):
 
 
 def loss_curves(rows: list[dict], path: str, title: str,
-                skip=('step', 'time', 'grad_norm', 'param_norm')) -> None:
+                skip=('step', 'time', 'grad_norm', 'param_norm', 'lr')) -> None:
   """One panel per logged quantity of ``rows`` (dicts with 'step'), against the step -> PNG."""
   if not rows:
     return

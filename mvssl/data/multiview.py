@@ -174,9 +174,12 @@ def load_split(builder: MultiviewPose, split: str) -> dict:
     'has_pose_3d' [N] (all True: every rendered view exists and is labeled).
   Raises:
     ValueError: on non-finite labels or cameras, naming the split and field.
+    DamagedFile: (a ValueError) on a damaged shard (:func:`mvssl.data.reader.read_record`).
   """
   source = builder.as_data_source(split=split)
-  rows = [source[i] for i in range(len(source))]
+  where = f'{builder.data_dir} split {split!r}'
+  rows = [reader.read_record(source, i, where=where, data_dir=builder.data_dir)
+          for i in range(len(source))]
   order = np.argsort([f'{r["subject"]}/{r["sequence"]}/{int(r["frame"]):08d}' for r in rows],
                      kind='stable')
   rows = [rows[i] for i in order]
@@ -186,5 +189,4 @@ def load_split(builder: MultiviewPose, split: str) -> dict:
     out[k] = np.array([r[k].decode() if isinstance(r[k], bytes) else str(r[k]) for r in rows])
   out['view_valid'] = np.ones(out['K'].shape[:2], bool)
   out['has_pose_3d'] = np.ones(len(rows), bool)
-  return reader.split_dict(out, where=f'{builder.data_dir} split {split!r}',
-                           dist_model=builder.dist_model)
+  return reader.split_dict(out, where=where, dist_model=builder.dist_model)

@@ -24,11 +24,33 @@ LABEL_FIELDS = ('K', 'R', 't', 'dist', 'box', 'view_valid', 'pose_3d', 'has_pose
                 'keypoints_2d', 'frame', 'subject', 'sequence')
 
 
+def read_record(source, k: int, *, where: str, data_dir: str):
+  """Record ``k`` of a TFDS data source (an array_record shard of a built dataset).
+
+  Raises:
+    DamagedFile: (a ValueError) one line naming ``where``, the record and the remedy when the
+      shard is damaged: Riegeli's hash check fails on a flipped bit (RuntimeError), a record
+      past the end of a truncated shard reads as empty bytes (TFDS decodes them to None).
+  """
+  try:
+    rec = source[int(k)]
+    why = None
+  except Exception as e:  # noqa: BLE001 (whatever array_record / TFDS raise for a bad shard)
+    lines = str(e).strip().splitlines()
+    rec, why = None, f'{type(e).__name__}: {lines[0][:200] if lines else ""}'
+  if why is None and isinstance(rec, dict) and any(v is None for v in rec.values()):
+    why = 'the record reads empty: a truncated shard'
+  if why is not None:
+    raise arrays_lib.DamagedFile(f'{where} record {int(k)}', f'{why}; delete {data_dir} and run '
+                                 f'the same command again to rebuild it')
+  return rec
+
+
 def decode_jpeg(data: bytes) -> np.ndarray:
   """JPEG bytes -> [S, S, 3] uint8 RGB."""
   img = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
   if img is None:
-    raise ValueError('corrupt JPEG in the dataset')
+    raise ValueError('corrupt JPEG (does not decode)')
   return img[..., ::-1]
 
 
@@ -40,8 +62,10 @@ class EncodedImages:
   ``num_threads`` threads (OpenCV releases the GIL).
   """
 
-  def __init__(self, source, order: np.ndarray, size: int, num_views: int, num_threads: int = 4):
+  def __init__(self, source, order: np.ndarray, size: int, num_views: int, num_threads: int = 4,
+               *, where: str = 'dataset', data_dir: str = ''):
     self.source, self.order = source, np.asarray(order)
+    self.where, self.data_dir = where, data_dir or where
     self.shape = (len(self.order), num_views, size, size, 3)
     self.dtype = np.dtype(np.uint8)
     self.ndim = 5
@@ -51,7 +75,22 @@ class EncodedImages:
     return self.shape[0]
 
   def row(self, i: int) -> np.ndarray:
-    return np.stack([decode_jpeg(b) for b in self.source[int(self.order[i])]['images']])
+    """Row ``i`` decoded: [V, S, S, 3] uint8 RGB.
+
+    Raises:
+      DamagedFile: naming the dataset, split, record and view of a damaged shard or JPEG.
+    """
+    k = int(self.order[i])
+    rec = read_record(self.source, k, where=self.where, data_dir=self.data_dir)
+    views = []
+    for v, b in enumerate(rec['images']):
+      try:
+        views.append(decode_jpeg(b))
+      except ValueError as e:
+        raise arrays_lib.DamagedFile(f'{self.where} record {k} view {v}',
+                                     f'{e}; delete {self.data_dir} and run the same command '
+                                     f'again to rebuild it') from None
+    return np.stack(views)
 
   def __getitem__(self, idx):
     if isinstance(idx, (int, np.integer)):
@@ -74,14 +113,16 @@ def load_split(b, split: str, num_threads: int = 4) -> dict:
     carry a copy of a present view's camera.
   Raises:
     ValueError: on non-finite labels or cameras, naming the dataset, split and field.
+    DamagedFile: (a ValueError) on a damaged shard (:func:`read_record`).
   """
   source = b.as_data_source(split=split)
+  where = f'{b.data_dir} split {split!r}'
   cache = os.path.join(b.data_dir, f'labels_{split}.npz')
   out = _read_cache(cache)
   if out is None:
     cols = {k: [] for k in LABEL_FIELDS}
     for i in tqdm.trange(len(source), desc=f'labels of {split}', unit='frame', leave=False):
-      row = source[i]                 # the images' bytes are dropped right away (memory)
+      row = read_record(source, i, where=where, data_dir=b.data_dir)   # images dropped at once
       for k in LABEL_FIELDS:
         v = row[k]
         cols[k].append(v.decode() if isinstance(v, bytes) else
@@ -96,9 +137,10 @@ def load_split(b, split: str, num_threads: int = 4) -> dict:
       arrays_lib.save_npz_atomic(cache, **out)
     except OSError as e:     # a read-only dataset folder: read the labels again next time
       logging.warning('%s: labels cache not written (%s)', cache, e)
-  out = split_dict(out, where=f'{b.data_dir} split {split!r}', dist_model=b.dist_model)
+  out = split_dict(out, where=where, dist_model=b.dist_model)
   out['images'] = EncodedImages(source, out['index'], b.image_size,
-                                len(b.adapter.camera_names), num_threads)
+                                len(b.adapter.camera_names), num_threads, where=where,
+                                data_dir=b.data_dir)
   return out
 
 

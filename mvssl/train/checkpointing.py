@@ -75,11 +75,13 @@ class Checkpointer:
   def mismatch(self, step: int, abstract) -> str | None:
     """One line saying how the arrays saved at ``step`` differ from ``abstract`` (another
     model size or family in the same workdir), or None when they match or the checkpoint's
-    metadata cannot be read (the restore then reports what it finds)."""
+    metadata cannot be read or lists no arrays (the restore then reports what it finds)."""
     try:
       meta = self.manager.item_metadata(step)['default']
       saved = _shapes(getattr(meta, 'tree', meta))
     except Exception:  # noqa: BLE001 (a diagnosis only: never in the way of the restore)
+      return None
+    if not saved:        # no array metadata (its _METADATA lost): the restore says it is damaged
       return None
     want = _shapes(abstract)
     diff = [k for k in sorted(set(saved) | set(want)) if saved.get(k) != want.get(k)]

@@ -118,4 +118,5 @@ class Context:
         mesh=self.mesh, parallel_mode=c.parallel, seed=c.seed, log_every=c.log_every,
         save_every=c.save_every, augment_fn=self.augment_fn(),
         num_threads=c.input.num_threads, prefetch=c.input.prefetch,
-        project=project(c.model) if project else None)
+        project=project(c.model) if project else None,
+        lr_fn=state_lib.learning_rate(c.optimizer, self.schedule(run)))

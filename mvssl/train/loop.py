@@ -20,6 +20,7 @@ from mvssl.data import input_pipeline
 from mvssl.train import checkpointing
 from mvssl.train import state as state_lib
 from mvssl.train import step as step_lib
+from mvssl.train import summaries
 
 log = logging.getLogger('mvssl')
 
@@ -67,7 +68,8 @@ def trim_metrics(path: str, step: int) -> int:
 def train_loop(name: str, state: state_lib.TrainState, loss_fn, arrays, schedule, *,
                workdir: str, mesh, parallel_mode: str = 'shard_map', seed: int = 0,
                log_every: int = 50, save_every: int = 500, augment_fn=None,
-               num_threads: int = 4, prefetch: int = 16, callbacks=(), project=None):
+               num_threads: int = 4, prefetch: int = 16, callbacks=(), project=None,
+               lr_fn=None):
   """Trains ``state`` for ``schedule.steps`` steps on ``arrays``, resuming from the workdir.
 
   A checkpoint step that cannot be read (a file missing or corrupt) is renamed
@@ -75,7 +77,8 @@ def train_loop(name: str, state: state_lib.TrainState, loss_fn, arrays, schedule
 
   Args:
     name: run name; checkpoints go to ``workdir/checkpoints/name``, metrics to
-      ``workdir/name/metrics.jsonl`` and ``loss.png`` (process 0 only).
+      ``workdir/name/metrics.jsonl``, ``loss.png`` and TensorBoard event files
+      (:mod:`mvssl.train.summaries`; process 0 only).
     state: freshly initialised TrainState (replaced by the checkpoint if one exists).
     loss_fn: loss_fn(model, batch) -> (loss, aux dict).
     arrays: pytree (dict) of arrays with a leading example axis N (numpy, lazily decoded images,
@@ -87,6 +90,7 @@ def train_loop(name: str, state: state_lib.TrainState, loss_fn, arrays, schedule
     num_threads, prefetch: input pipeline threads and prefetch buffer (examples).
     callbacks: fns(step, metrics) called after every step on the host (metrics on device).
     project: optional map of the parameters after every update (:func:`step.make_train_step`).
+    lr_fn: optional fn(update index) -> learning rate, logged as ``lr``.
   Returns:
     The trained TrainState (replicated on the mesh).
   Raises:
@@ -130,6 +134,8 @@ def train_loop(name: str, state: state_lib.TrainState, loss_fn, arrays, schedule
     trim_metrics(metrics_path, start)
   t0, last_t, last_step = time.time(), time.time(), start
   mfile = open(metrics_path, 'a') if writer else None
+  events = (summaries.Summaries(os.path.join(workdir, name), purge_step=start + 1 if start else None)
+            if writer else None)
   try:
     with jax.transfer_guard('disallow'):
       for step in range(start, total):
@@ -138,6 +144,9 @@ def train_loop(name: str, state: state_lib.TrainState, loss_fn, arrays, schedule
         if done % log_every == 0 or done == total:
           m = {k: float(v) for k, v in jax.device_get(metrics).items()}
           check_finite(name, done, m)
+          if lr_fn is not None:
+            with jax.transfer_guard('allow'):         # optax schedules compute with jnp
+              m['lr'] = float(lr_fn(step))
           now = time.time()
           rate = (done - last_step) / max(now - last_t, 1e-9)
           last_t, last_step = now, done
@@ -147,6 +156,7 @@ def train_loop(name: str, state: state_lib.TrainState, loss_fn, arrays, schedule
           if mfile:
             mfile.write(json.dumps(dict(step=done, time=now - t0, **m)) + '\n')
             mfile.flush()
+            events.scalars(done, dict(m, steps_per_s=rate))
         if done % save_every == 0 or done == total:
           with jax.transfer_guard('allow'):   # Orbax reads the arrays back to host
             ckpt.save(done, dp.get_state(state), force=done == total,
@@ -158,6 +168,7 @@ def train_loop(name: str, state: state_lib.TrainState, loss_fn, arrays, schedule
     ckpt.close()
     if mfile:
       mfile.close()
+      events.close()
   if writer:
     with open(metrics_path) as f:
       plots.loss_curves([json.loads(line) for line in f], os.path.join(workdir, name, 'loss.png'),

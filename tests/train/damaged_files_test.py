@@ -124,3 +124,64 @@ class InterruptedBuildTest(chex.TestCase):
     self.assertFalse(os.path.exists(left))
     self.assertTrue(os.path.exists(other))
     self.assertEqual(sorted(os.listdir(cfg)), ['1.0.0'])
+
+
+class DamagedDatasetTest(chex.TestCase):
+  """A damaged array_record shard or a JPEG inside one is one line naming the dataset folder,
+  split, record (and view) and the remedy, whether it is met reading the labels or drawing a
+  row's images."""
+
+  def setUp(self):
+    super().setUp()
+    from configs import default
+    from mvssl.data import recording
+    from tests.fixtures import fakes
+    tmp = self.create_tempdir().full_path
+    os.makedirs(os.path.join(tmp, 'rec'))
+    _, _, cfg = fakes.write_recording(os.path.join(tmp, 'rec'), calib='json')
+    self.b = builder.build(recording.adapter(default.recording_data(**cfg)),
+                           os.path.join(tmp, 'data'), image_size=32, box_scale=1.3,
+                           undistort=True, num_workers=1)
+    (self.shard,) = [os.path.join(self.b.data_dir, f) for f in os.listdir(self.b.data_dir)
+                     if '.array_record' in f]
+    with open(self.shard, 'rb') as f:
+      self.intact = f.read()
+
+  def _damage(self, data: bytes):
+    with open(self.shard, 'wb') as f:
+      f.write(data)
+
+  def test_a_bit_flip_or_truncation_names_the_split_record_and_remedy(self):
+    flipped = bytearray(self.intact)
+    flipped[200] ^= 0x5A                                   # inside the first chunk
+    remedy = rf'; delete {self.b.data_dir} and run the same command again to rebuild it\)$'
+    for data, why in ((bytes(flipped), 'RuntimeError: Corrupted Riegeli'),
+                      (self.intact[:len(self.intact) // 2], 'the record reads empty: a truncated shard')):
+      self._damage(data)
+      with self.assertRaisesRegex(arrays.DamagedFile, rf"split 'unlabeled' record 0: damaged "
+                                  rf"file \({why}.*{remedy}") as e:
+        reader.load_split(self.b, 'unlabeled', num_threads=1)  # no labels cache yet
+      self.assertNotIn('\n', str(e.exception))
+    self._damage(self.intact)                   # the labels are cached, then the shard damaged:
+    d = reader.load_split(self.b, 'unlabeled', num_threads=1)
+    self.assertEqual(d['images'][0].shape, (3, 32, 32, 3))
+    self._damage(bytes(flipped))
+    with self.assertRaisesRegex(arrays.DamagedFile, rf"split 'unlabeled' record 0: .*{remedy}"):
+      d['images'][np.arange(2)]
+
+  def test_a_jpeg_that_does_not_decode_names_its_record_and_view(self):
+    d = reader.load_split(self.b, 'unlabeled', num_threads=1)
+    images = d['images']
+    real = images.source
+
+    class BadSecondView:
+      def __getitem__(self, k):
+        rec = dict(real[k])
+        rec['images'] = [rec['images'][0], b'\xff\xd8 not a jpeg', rec['images'][2]]
+        return rec
+
+    images.source = BadSecondView()
+    k = int(images.order[1])
+    with self.assertRaisesRegex(arrays.DamagedFile, rf"split 'unlabeled' record {k} view 1: "
+                                r'damaged file \(corrupt JPEG \(does not decode\); delete '):
+      images[1]

@@ -9,6 +9,7 @@ from unittest import mock
 import chex
 import jax
 import numpy as np
+from absl.testing import parameterized
 
 from configs import smoke
 from mvssl import parallel
@@ -18,6 +19,7 @@ from mvssl.train import families
 from mvssl.train import heatmap_family
 from mvssl.train import loop
 from mvssl.train import state as state_lib
+from mvssl.train import summaries
 from tests.fixtures.batches import synthetic_batch
 
 
@@ -38,7 +40,7 @@ def _setup(n=8, steps=6, **model):
   return state, loss, batch, sched
 
 
-class LoopTest(chex.TestCase):
+class LoopTest(parameterized.TestCase):
 
   def _train(self, workdir, crash_at=None):
     state, loss, batch, sched = _setup()
@@ -51,7 +53,8 @@ class LoopTest(chex.TestCase):
     # Geometric augmentation in 2 threads: the resumed order and augmentations must still match.
     return loop.train_loop('base', state, loss, batch, sched, workdir=workdir,
                            mesh=parallel.make_mesh(2), save_every=3, log_every=2,
-                           callbacks=[crash], num_threads=2, augment_fn=augment.augment_frame)
+                           callbacks=[crash], num_threads=2, augment_fn=augment.augment_frame,
+                           lr_fn=state_lib.learning_rate(smoke.get_config().optimizer, sched))
 
   def test_save_restore_continue_equals_uninterrupted(self):
     tmp = self.create_tempdir().full_path
@@ -69,16 +72,31 @@ class LoopTest(chex.TestCase):
     rows = [json.loads(x) for x in open(os.path.join(tmp, 'b', 'base', 'metrics.jsonl'))]
     self.assertEqual([r['step'] for r in rows], [2, 4, 6])
     self.assertTrue(os.path.exists(os.path.join(tmp, 'b', 'base', 'loss.png')))
+    # TensorBoard shows the same: each step once (the first attempt's step 4 purged), the values
+    # of metrics.jsonl, the learning rate of the schedule and steps/s.
+    tb = summaries.read_scalars(os.path.join(tmp, 'b', 'base'))
+    self.assertContainsSubset({'loss/loss', 'loss/l1', 'loss/mvc', 'train/lr', 'train/steps_per_s',
+                               'train/grad_norm', 'train/param_norm'}, set(tb))
+    for key, tag in (('loss', 'loss/loss'), ('l1', 'loss/l1'), ('lr', 'train/lr'),
+                     ('grad_norm', 'train/grad_norm')):
+      self.assertEqual([s for s, _ in tb[tag]], [2, 4, 6], tag)
+      np.testing.assert_allclose([v for _, v in tb[tag]], [r[key] for r in rows], rtol=1e-6,
+                                 err_msg=tag)
+    _, _, _, sched = _setup()
+    lr = state_lib.learning_rate(smoke.get_config().optimizer, sched)
+    np.testing.assert_allclose([v for _, v in tb['train/lr']], [lr(1), lr(3), lr(5)], rtol=1e-6)
+    self.assertTrue(all(v > 0 for _, v in tb['train/steps_per_s']))
 
-  def test_a_damaged_last_checkpoint_is_set_aside_and_the_previous_one_resumed(self):
+  @parameterized.parameters('data', '_METADATA')
+  def test_a_damaged_last_checkpoint_is_set_aside_and_the_previous_one_resumed(self, lost):
     tmp = self.create_tempdir().full_path
     straight = self._train(os.path.join(tmp, 'a'))
     self._train(os.path.join(tmp, 'b'))                        # finished: checkpoints 3 and 6
     ckpts = os.path.join(tmp, 'b', 'checkpoints', 'base')
     damaged = [os.path.join(d, f) for d, _, fs in os.walk(os.path.join(ckpts, '6', 'default'))
-               for f in fs if not f.startswith('_')]
+               for f in fs if (f == '_METADATA' if lost == '_METADATA' else f[0] != '_')]
     self.assertNotEmpty(damaged)
-    for f in damaged:                                          # the array data files are gone
+    for f in damaged:                  # the array data files, or the item's metadata, are gone
       os.remove(f)
     with self.assertLogs('mvssl', 'WARNING') as logs:
       resumed = self._train(os.path.join(tmp, 'b'))

@@ -1,0 +1,80 @@
+"""TensorBoard event files beside the JSONL metrics, written without TensorFlow (tensorboardX).
+
+``tensorboard --logdir WORKDIR`` then shows every run of a workdir as its own TensorBoard run
+(the folder ``WORKDIR/<run>/`` that also holds ``metrics.jsonl`` and ``loss.png``) and the
+evaluation's figures under ``WORKDIR/eval/``.
+
+Tags: ``loss/<term>`` for the loss and each of its terms (``loss/l1``, ``loss/mvc``, ...),
+``train/lr``, ``train/steps_per_s``, ``train/grad_norm``, ``train/param_norm``; images under
+``eval/<name>``.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+LOSS_SKIP = ('grad_norm', 'param_norm', 'lr', 'steps_per_s')
+
+
+def tag(key: str) -> str:
+  """The TensorBoard tag of a metrics key: loss terms under ``loss/``, the rest under ``train/``."""
+  return f'train/{key}' if key in LOSS_SKIP else f'loss/{key}'
+
+
+class Summaries:
+  """A TensorBoard event writer for one folder.
+
+  Args:
+    logdir: the folder (created if missing).
+    purge_step: on a resume, the first step logged again: TensorBoard drops the events of the
+      earlier files at this step or later (the steps after the checkpoint resumed from), so a
+      resumed run shows each step once, as its ``metrics.jsonl`` does.
+  """
+
+  def __init__(self, logdir: str, purge_step: int | None = None):
+    from tensorboardX import SummaryWriter   # imported here: only process 0 writes events
+    os.makedirs(logdir, exist_ok=True)
+    self.writer = SummaryWriter(logdir, purge_step=purge_step or None, flush_secs=30)
+
+  def scalars(self, step: int, metrics: dict[str, float]) -> None:
+    """Logs ``{key: value}`` at ``step`` under :func:`tag`'s names."""
+    for k, v in metrics.items():
+      self.writer.add_scalar(tag(k), float(v), int(step))
+
+  def image(self, name: str, path_or_array, step: int = 0) -> None:
+    """Logs an image (a PNG file's path, or an (H, W, 3) uint8 RGB array) as ``eval/<name>``."""
+    img = path_or_array
+    if isinstance(img, str):
+      import matplotlib.image
+      img = matplotlib.image.imread(img)
+    img = np.asarray(img)
+    if img.dtype != np.uint8:                     # matplotlib reads PNGs as floats in [0, 1]
+      img = np.clip(img * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    self.writer.add_image(f'eval/{name}', img[..., :3], int(step), dataformats='HWC')
+
+  def flush(self) -> None:
+    self.writer.flush()
+
+  def close(self) -> None:
+    self.writer.close()
+
+
+def read_scalars(logdir: str) -> dict[str, list[tuple[int, float]]]:
+  """The scalars of the event files in ``logdir`` as TensorBoard shows them (a resumed run's
+  purged steps dropped): ``{tag: [(step, value), ...]}`` in step order. Reads with TensorBoard's
+  own loader (no TensorFlow needed)."""
+  from tensorboard.backend.event_processing import event_accumulator
+  acc = event_accumulator.EventAccumulator(logdir, size_guidance={event_accumulator.SCALARS: 0})
+  acc.Reload()
+  return {t: [(e.step, e.value) for e in acc.Scalars(t)] for t in acc.Tags()['scalars']}
+
+
+def read_images(logdir: str) -> dict[str, list[tuple[int, bytes]]]:
+  """The images of the event files in ``logdir``: ``{tag: [(step, encoded PNG), ...]}``."""
+  from tensorboard.backend.event_processing import event_accumulator
+  acc = event_accumulator.EventAccumulator(logdir, size_guidance={event_accumulator.IMAGES: 0})
+  acc.Reload()
+  return {t: [(e.step, e.encoded_image_string) for e in acc.Images(t)]
+          for t in acc.Tags()['images']}
