@@ -42,15 +42,16 @@ def loss_curves(rows: list[dict], path: str, title: str,
 
 
 def grouped_bars(groups: list[str], panels: dict[str, dict[str, list[float]]], path: str,
-                 title: str = '') -> None:
+                 title: str = '', width: float = 5.0) -> None:
   """Bar charts side by side: ``panels`` maps a y-axis label to {series: one value per group}.
 
   Args:
     groups: x-axis labels (e.g. cameras and 'mean').
     panels: {y label: {series label (legend): [value per group]}}.
     path: PNG file.
+    width: of each panel (inches).
   """
-  with _figure(path, len(panels), (5 * len(panels), 3.5), title) as axes:
+  with _figure(path, len(panels), (width * len(panels), 3.5), title) as axes:
     for ax, (ylabel, series) in zip(axes, panels.items()):
       width = 0.8 / max(len(series), 1)
       for i, (label, values) in enumerate(series.items()):
@@ -101,3 +102,76 @@ def intervals(labels: list[str], series: dict[str, list], path: str, title: str 
     ax.invert_yaxis()
     ax.set_xlabel(xlabel)
     ax.legend(fontsize=8)
+
+
+MODEL_COLOURS = ('tab:blue', 'tab:orange', 'tab:green', 'tab:red', 'tab:purple', 'tab:brown')
+
+
+def _bones(num_joints: int, bones):
+  """The skeleton's bones, or none when the joint count is not the skeleton's."""
+  return [(a, b) for a, b in bones if a < num_joints and b < num_joints]
+
+
+def skeleton_panels(path: str, rows: list[dict], models: list[str], *, bones, title: str = '',
+                    camera_names=None) -> None:
+  """The paper's qualitative figure (Fig. 4/5): per row (a test frame) and camera, the input
+  crop with every model's projected skeleton (GT white) and a 3D panel with the GT (gray) and
+  each model's root-aligned prediction (coloured) in that camera's frame -> PNG.
+
+  Args:
+    path: PNG file.
+    rows: one dict per frame: 'title' (str), 'images' [V, S, S, 3] uint8 RGB, 'seen' [V] bool,
+      'gt_uv' [V, J, 2] and 'uv' {model: [V, J, 2]} (crop px), 'gt_cam' [V, J, 3] and
+      'cam' {model: [V, J, 3]} (root-aligned, mm, each view's camera frame: x right, y down,
+      z forward).
+    models: the labels to draw (keys of 'uv' / 'cam'), coloured in this order.
+    bones: (parent, child) joint pairs.
+    camera_names: [V] column titles (default 'view <v>').
+  """
+  num_views = rows[0]['images'].shape[0]
+  camera_names = list(camera_names or [f'view {v}' for v in range(num_views)])
+  fig = plt.figure(figsize=(2.3 * 2 * num_views, 2.5 * len(rows) + 0.4))
+  try:
+    for r, row in enumerate(rows):
+      for v in range(num_views):
+        ax = fig.add_subplot(len(rows), 2 * num_views, r * 2 * num_views + 2 * v + 1)
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.set_title(camera_names[v], fontsize=7)
+        if v == 0:
+          ax.set_ylabel(row['title'], fontsize=7)
+        if not row['seen'][v]:
+          ax.text(0.5, 0.5, 'not recorded', ha='center', va='center', transform=ax.transAxes)
+          continue
+        img = row['images'][v]
+        ax.imshow(img)
+        bs = _bones(row['gt_uv'].shape[1], bones)
+        for a, b in bs:
+          ax.plot(*row['gt_uv'][v][[a, b]].T, color='white', lw=1.2)
+        for m, colour in zip(models, MODEL_COLOURS):
+          for a, b in bs:
+            ax.plot(*row['uv'][m][v][[a, b]].T, color=colour, lw=0.9)
+        ax.set_xlim(0, img.shape[1])
+        ax.set_ylim(img.shape[0], 0)
+        ax3 = fig.add_subplot(len(rows), 2 * num_views, r * 2 * num_views + 2 * v + 2,
+                              projection='3d')
+        for pose, colour, lw in [(row['gt_cam'][v], 'gray', 2.0)] + [
+            (row['cam'][m][v], c, 1.0) for m, c in zip(models, MODEL_COLOURS)]:
+          for a, b in bs:       # camera frame drawn upright: x right, z away, -y up
+            ax3.plot(pose[[a, b], 0], pose[[a, b], 2], -pose[[a, b], 1], color=colour, lw=lw)
+        ax3.set_xlim(-900, 900)
+        ax3.set_ylim(-900, 900)
+        ax3.set_zlim(-900, 900)
+        ax3.view_init(elev=10, azim=-80)
+        ax3.set_xticklabels([])
+        ax3.set_yticklabels([])
+        ax3.set_zticklabels([])
+    handles = [plt.Line2D([], [], color='gray', lw=2, label='GT (white on the image)')] + [
+        plt.Line2D([], [], color=c, label=m) for m, c in zip(models, MODEL_COLOURS)]
+    fig.legend(handles=handles, loc='lower center', ncol=len(handles), fontsize=8)
+    if title:
+      fig.suptitle(title, fontsize=9)
+    fig.tight_layout(rect=(0, 0.04, 1, 1))
+    fig.savefig(path, dpi=90)
+  finally:
+    plt.close(fig)

@@ -27,9 +27,11 @@ from mvssl import parallel
 from mvssl import stats
 from mvssl.data import arrays as arrays_lib
 from mvssl.train import families
+from mvssl.train import figures
 from mvssl.train import report
 from mvssl.train import runs as runs_lib
 from mvssl.train import stages
+from mvssl.train import summaries
 from mvssl.train.context import Context
 
 log = logging.getLogger('mvssl')
@@ -70,8 +72,9 @@ def predictions(ctx: Context, run, split: str, d: dict) -> np.ndarray:
 
 def evaluate(ctx: Context, split: str = 'test') -> dict:
   """Scores every finished run whose ``report`` is not 'none' (unfinished ones are skipped with
-  a warning) on ``split`` and writes the report (process 0): results.{md,json,png} and
-  errors.npz for the test split, ``<split>_results.json`` and ``<split>_errors.npz`` otherwise.
+  a warning) on ``split`` and writes the report (process 0): results.{md,json,png},
+  errors.npz and the figures of :func:`draw` for the test split, ``<split>_results.json`` and
+  ``<split>_errors.npz`` otherwise.
 
   Returns:
     dict: cameras, num_test_frames, models {label: {camera | 'mean': {metric: mm or fraction}}},
@@ -81,7 +84,8 @@ def evaluate(ctx: Context, split: str = 'test') -> dict:
     (Protocol #1 / #2 per action over every frame and view, then the mean of the actions, as the
     literature reports Human3.6M), with several test subjects subjects {label: {subject:
     {metric}}}, when the P-GT file exists, pgt (its accuracy), and pairs (paired intervals of
-    consecutive columns, :func:`mvssl.stats.paired_interval`). The per-(frame, view) MPJPE and
+    consecutive columns, :func:`mvssl.stats.paired_interval`), per_joint {label: {joint: mm}}
+    for per-view runs (root-aligned). The per-(frame, view) MPJPE and
     PA-MPJPE of every per-view run go to ``errors.npz`` (mm, [N, V]; NaN for a view not
     recorded) for paired statistics.
   Raises:
@@ -95,7 +99,7 @@ def evaluate(ctx: Context, split: str = 'test') -> dict:
   seen = d['view_valid']
   results = dict(cameras=ctx.data.camera_names, num_test_frames=len(gt), models={},
                  triangulated={}, runs={})
-  errors = {}
+  errors, drawn = {}, {}
   actions = d['action'] if 'action' in d and len(set(d['action'])) > 1 else None
   for run in sorted(ctx.runs.values(), key=lambda r: (r.order, r.name)):
     if run.report == 'none':
@@ -117,6 +121,11 @@ def evaluate(ctx: Context, split: str = 'test') -> dict:
       results['models'][run.label]['mean'] = {k: _mean(v[seen], k) for k, v in per.items()}
       for k in ('mpjpe', 'pa_mpjpe'):
         errors[f'{run.name}/{k}'] = np.where(seen, per[k], np.nan)
+      pj = figures.per_joint_errors(np.asarray(pred), d['pose_3d'], seen)
+      results.setdefault('per_joint', {})[run.label] = dict(
+          zip(figures.joint_names(len(pj)), (float(x) for x in pj)))
+      if run.report == 'column':
+        drawn[run.label] = (np.asarray(pred), errors[f'{run.name}/mpjpe'])
       if actions is not None:
         results.setdefault('actions', {})[run.label] = per_action(per, seen, actions)
       if len(set(d['subject'])) > 1:
@@ -140,10 +149,42 @@ def evaluate(ctx: Context, split: str = 'test') -> dict:
     np.savez(os.path.join(ctx.workdir, f'{prefix}errors.npz'), **errors)
     if split == 'test':
       report.write(results, ctx.workdir, title=ctx.config.title)
+      draw(ctx, d, results, drawn)
     else:
       with open(os.path.join(ctx.workdir, f'{prefix}results.json'), 'w') as f:
         json.dump(results, f, indent=2)
   return results
+
+
+def draw(ctx: Context, d: dict, results: dict, drawn: dict) -> None:
+  """The evaluation's pictures (:mod:`mvssl.train.figures`): qualitative.png for the best /
+  median / worst test frames of the last column run (e.g. Ours), per_joint.png, and these with
+  results.png as TensorBoard images under ``WORKDIR/eval``. A figure that cannot be drawn is a
+  warning: the scores are already written."""
+  pngs = {'results': os.path.join(ctx.workdir, 'results.png')}
+  try:
+    if drawn:
+      reference = list(drawn)[-1]
+      path = os.path.join(ctx.workdir, 'qualitative.png')
+      chosen = figures.qualitative(path, d, {m: p for m, (p, _) in drawn.items()},
+                                   drawn[reference][1], reference=reference,
+                                   camera_names=results['cameras'], title=ctx.config.title)
+      pngs['qualitative'] = path
+      log.info('[evaluate] qualitative.png: %s', ', '.join(f'{n} frame {i}' for n, i in chosen))
+    if results.get('per_joint'):
+      path = os.path.join(ctx.workdir, 'per_joint.png')
+      figures.per_joint(path, {m: np.array(list(v.values()))
+                               for m, v in results['per_joint'].items()}, ctx.config.title)
+      pngs['per_joint'] = path
+  except (ValueError, OSError) as e:
+    log.warning('[evaluate] figures not drawn: %s', e)
+  events = summaries.Summaries(os.path.join(ctx.workdir, 'eval'), purge_step=0)
+  try:
+    for name, path in pngs.items():
+      if os.path.exists(path):
+        events.image(name, path)
+  finally:
+    events.close()
 
 
 def paired(results: dict, errors: dict) -> list[dict]:

@@ -36,7 +36,7 @@ class Summaries:
   def __init__(self, logdir: str, purge_step: int | None = None):
     from tensorboardX import SummaryWriter   # imported here: only process 0 writes events
     os.makedirs(logdir, exist_ok=True)
-    self.writer = SummaryWriter(logdir, purge_step=purge_step or None, flush_secs=30)
+    self.writer = SummaryWriter(logdir, purge_step=purge_step, flush_secs=30)
 
   def scalars(self, step: int, metrics: dict[str, float]) -> None:
     """Logs ``{key: value}`` at ``step`` under :func:`tag`'s names."""

@@ -18,6 +18,7 @@ from mvssl import parallel
 from mvssl.data import h36m
 from mvssl.train import evaluate
 from mvssl.train import stages
+from mvssl.train import summaries
 from mvssl.train.context import Context
 from tests.fixtures import fakes
 
@@ -40,10 +41,20 @@ class SmokeTableTest(chex.TestCase):
     for m in results['models'].values():
       self.assertEqual(set(m), {'cam0', 'cam1', 'cam2', 'cam3', 'mean'})
       self.assertTrue(all(np.isfinite(v['mpjpe']) and v['mpjpe'] > 0 for v in m.values()))
-    for f in ('results.md', 'results.json', 'results.png', 'config.json', 'pgt/pgt.npz',
+    for f in ('results.md', 'results.json', 'results.png', 'qualitative.png', 'per_joint.png',
+              'config.json', 'pgt/pgt.npz',
               'base/loss.png', 'base_gt/loss.png', 'multi/loss.png', 'l1_only/loss.png',
               'ours/loss.png', 'ours_unl/loss.png', 'checkpoints/ours_unl/4'):
       self.assertTrue(os.path.exists(os.path.join(tmp, f)), f)
+    # The per-joint errors of every per-view run; TensorBoard holds every run's curves and the
+    # evaluation's figures.
+    self.assertEqual(list(results['per_joint']['Ours']), list(h36m.JOINT_NAMES))
+    self.assertEqual(results['per_joint']['Ours']['Pelvis'], 0.0)          # the root
+    self.assertTrue(all(v > 0 for k, v in results['per_joint']['Ours'].items() if k != 'Pelvis'))
+    self.assertEqual(set(summaries.read_images(os.path.join(tmp, 'eval'))),
+                     {'eval/results', 'eval/qualitative', 'eval/per_joint'})
+    for run in ('base', 'multi', 'ours_unl'):
+      self.assertIn('loss/loss', summaries.read_scalars(os.path.join(tmp, run)))
     # The added row trained with its own weights: MVC in the loss, on unlabeled frames only.
     rows = [json.loads(x) for x in open(os.path.join(tmp, 'ours_unl', 'metrics.jsonl'))]
     self.assertAlmostEqual(rows[-1]['loss'], rows[-1]['l1'] + 0.2 * rows[-1]['mvc'], places=4)

@@ -1,0 +1,114 @@
+"""Pictures of an evaluation a pose researcher expects: the paper's qualitative figure (Fig. 4/5)
+for the best, median and worst test frames, and the error per joint.
+
+``evaluate`` writes them beside results.md (process 0): ``qualitative.png`` (:func:`qualitative`)
+and ``per_joint.png`` (:func:`per_joint`), with the numbers in results.json under
+``per_joint``.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from mvssl import metrics as metrics_lib
+from mvssl import plots
+from mvssl.data import h36m
+from mvssl.geometry import camera as camlib
+
+CHOICES = ('best', 'median', 'worst')
+
+
+def chosen_frames(errors: np.ndarray) -> list[tuple[str, int]]:
+  """The test frames of lowest, median and highest error.
+
+  Args:
+    errors: [N, V] MPJPE per frame and view (mm), NaN where a view was not recorded.
+  Returns:
+    [(name, frame index)] for 'best', 'median', 'worst' by the mean over a frame's views
+    (frames without any recorded view are never chosen).
+  Raises:
+    ValueError: when no frame has a recorded view.
+  """
+  with warnings.catch_warnings():                # a frame with no recorded view: NaN, skipped
+    warnings.simplefilter('ignore', RuntimeWarning)
+    per_frame = np.nanmean(np.asarray(errors, np.float64), axis=1)
+  ok = np.flatnonzero(np.isfinite(per_frame))
+  if not len(ok):
+    raise ValueError('no test frame has a recorded view to choose from')
+  order = ok[np.argsort(per_frame[ok], kind='stable')]
+  return list(zip(CHOICES, (int(order[0]), int(order[len(order) // 2]), int(order[-1]))))
+
+
+def per_joint_errors(pred: np.ndarray, gt: np.ndarray, seen: np.ndarray) -> np.ndarray:
+  """Root-aligned error of each joint (mm) over the recorded (frame, view) pairs.
+
+  Args:
+    pred: [N, V, J, 3] world predictions (mm); gt: [N, J, 3] world (mm); seen: [N, V] bool.
+  Returns:
+    [J] mean joint error (mm; the root joint's is 0 by construction).
+  """
+  err = np.asarray(metrics_lib.joint_errors(jnp.asarray(pred),
+                                            jnp.broadcast_to(jnp.asarray(gt)[:, None],
+                                                             pred.shape)))
+  return err[np.asarray(seen, bool)].mean(axis=0)
+
+
+def joint_names(num_joints: int) -> list[str]:
+  """Human3.6M-17 names for 17 joints, else 'j<k>'."""
+  return list(h36m.JOINT_NAMES) if num_joints == len(h36m.JOINT_NAMES) else \
+      [f'j{k}' for k in range(num_joints)]
+
+
+def _row(d: dict, i: int, preds: dict[str, np.ndarray], title: str) -> dict:
+  """One row of :func:`mvssl.plots.skeleton_panels` for test frame ``i``."""
+  cams = jax.tree.map(lambda a: jnp.asarray(np.asarray(a[i]), jnp.float32), d['cams'])
+  gt = jnp.asarray(d['pose_3d'][i], jnp.float32)
+  views = cams.K.shape[0]
+
+  def in_camera(world):                     # [V, J, 3] world -> root-aligned, camera frame
+    rel = world - world[:, :1]
+    return np.asarray(jnp.einsum('vij,vkj->vki', cams.R, rel))
+
+  gt_v = jnp.broadcast_to(gt, (views,) + gt.shape)
+  return dict(title=title, images=np.asarray(d['images'][np.array([i])][0]),
+              seen=np.asarray(d['view_valid'][i], bool),
+              gt_uv=np.asarray(camlib.project_views(cams, gt_v)),
+              uv={m: np.asarray(camlib.project_views(cams, jnp.asarray(p[i], jnp.float32)))
+                  for m, p in preds.items()},
+              gt_cam=in_camera(gt_v),
+              cam={m: in_camera(jnp.asarray(p[i], jnp.float32)) for m, p in preds.items()})
+
+
+def qualitative(path: str, d: dict, preds: dict[str, np.ndarray], errors: np.ndarray, *,
+                reference: str, camera_names, title: str = '') -> list[tuple[str, int]]:
+  """The paper's qualitative figure for the best / median / worst test frames of ``reference``.
+
+  Args:
+    path: PNG file.
+    d: the test split (images, cams [N, V], pose_3d [N, J, 3] mm, view_valid [N, V]).
+    preds: {model label: [N, V, J, 3] world predictions (mm)}, drawn in this order.
+    errors: [N, V] MPJPE of ``reference`` (mm; NaN where not recorded), which chooses the frames.
+    reference: its label (named in the row titles).
+    camera_names: [V].
+  Returns:
+    The chosen frames, [(name, frame index)].
+  """
+  chosen = chosen_frames(errors)
+  rows = [_row(d, i, preds, f'{name} of {reference}: {np.nanmean(errors[i]):.0f} mm\n'
+               f'{d["subject"][i]} {d["sequence"][i]} frame {int(d["frame"][i])}')
+          for name, i in chosen]
+  plots.skeleton_panels(path, rows, list(preds), bones=h36m.BONES, title=title,
+                        camera_names=camera_names)
+  return chosen
+
+
+def per_joint(path: str, values: dict[str, np.ndarray], title: str = '') -> None:
+  """Bar chart of the error per joint (mm) of each model ({label: [J]}) -> PNG."""
+  names = joint_names(len(next(iter(values.values()))))
+  plots.grouped_bars(names, {'joint error, root-aligned (mm)': {
+      m: [float(x) for x in v] for m, v in values.items()}}, path, title,
+      width=max(5.0, 0.45 * len(names) * max(1, len(values)) / 2))
