@@ -175,3 +175,54 @@ def skeleton_panels(path: str, rows: list[dict], models: list[str], *, bones, ti
     fig.savefig(path, dpi=90)
   finally:
     plt.close(fig)
+
+
+def labelled_crops(path: str, images: np.ndarray, *, bones, skeletons=None, points=None,
+                   seen=None, row_titles=(), col_titles=(), title: str = '') -> None:
+  """A grid of crops (rows: frames, columns: views) with labels drawn on them -> PNG: a
+  skeleton per crop (the person's left limbs yellow, right magenta, spine white) and/or points
+  (e.g. 2D detections, red crosses).
+
+  Args:
+    images: [n, V, S, S, 3] uint8 RGB.
+    bones: (parent, child) joint pairs.
+    skeletons: optional [n, V, J, 2] px in the crop.
+    points: optional [n, V, J, 3] (x, y, score) px; points of score 0 are not drawn.
+    seen: optional [n, V] bool: a view not recorded says so.
+  """
+  n, num_views = images.shape[:2]
+  left = {b for a, b in bones if b in (4, 5, 6, 11, 12, 13)}
+  right = {b for a, b in bones if b in (1, 2, 3, 14, 15, 16)}
+  fig, axes = plt.subplots(n, num_views, figsize=(2.2 * num_views, 2.3 * n + 0.3),
+                           squeeze=False)
+  try:
+    for i in range(n):
+      for v in range(num_views):
+        ax = axes[i, v]
+        ax.set_xticks([])
+        ax.set_yticks([])
+        if i < len(row_titles) and v == 0:
+          ax.set_ylabel(row_titles[i], fontsize=7)
+        if i == 0 and v < len(col_titles):
+          ax.set_title(col_titles[v], fontsize=8)
+        if seen is not None and not seen[i, v]:
+          ax.text(0.5, 0.5, 'not recorded', ha='center', va='center', transform=ax.transAxes)
+          continue
+        ax.imshow(images[i, v])
+        if skeletons is not None:
+          uv = skeletons[i, v]
+          for a, b in _bones(len(uv), bones):
+            colour = 'yellow' if b in left else 'magenta' if b in right else 'white'
+            ax.plot(*uv[[a, b]].T, color=colour, lw=1.2)
+        if points is not None:
+          p = points[i, v]
+          ok = p[:, 2] > 0
+          ax.scatter(p[ok, 0], p[ok, 1], s=6, c='red', marker='x', linewidths=0.8)
+        ax.set_xlim(0, images.shape[3])
+        ax.set_ylim(images.shape[2], 0)
+    if title:
+      fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+  finally:
+    plt.close(fig)

@@ -24,6 +24,7 @@ def run(config, workdir: str):
   """Runs ``config.stage`` in ``workdir`` (resuming whatever it holds)."""
   ctx = Context(config, workdir)
   if config.stage == 'all':
+    stages.build(ctx)                 # what each split holds, and samples/<split>.png
     for r in ctx.runs.values():
       stages.train(ctx, r.name)       # a P-GT run makes the P-GT first (stages.pseudo_label)
     return evaluate.evaluate(ctx)

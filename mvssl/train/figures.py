@@ -1,9 +1,11 @@
-"""Pictures of an evaluation a pose researcher expects: the paper's qualitative figure (Fig. 4/5)
-for the best, median and worst test frames, and the error per joint.
+"""Pictures a pose researcher expects: the paper's qualitative figure (Fig. 4/5) for the best,
+median and worst test frames, the error per joint, and samples of a built dataset with its labels
+drawn on the crops.
 
-``evaluate`` writes them beside results.md (process 0): ``qualitative.png`` (:func:`qualitative`)
-and ``per_joint.png`` (:func:`per_joint`), with the numbers in results.json under
-``per_joint``.
+``evaluate`` writes ``qualitative.png`` (:func:`qualitative`) and ``per_joint.png``
+(:func:`per_joint`, numbers in results.json under ``per_joint``) beside results.md; ``build``
+writes ``samples/<split>.png`` and ``pseudo_label`` ``samples/unlabeled_pgt.png``
+(:func:`dataset_sample`), the quickest way to see that a calibration is right (process 0).
 """
 
 from __future__ import annotations
@@ -112,3 +114,41 @@ def per_joint(path: str, values: dict[str, np.ndarray], title: str = '') -> None
   plots.grouped_bars(names, {'joint error, root-aligned (mm)': {
       m: [float(x) for x in v] for m, v in values.items()}}, path, title,
       width=max(5.0, 0.45 * len(names) * max(1, len(values)) / 2))
+
+
+def dataset_sample(path: str, d: dict, *, poses: np.ndarray | None = None, label: str = '3D label',
+                   rows: int = 3, title: str = '', camera_names=()) -> list[int]:
+  """A few frames of a split (first, middle, last), every view, with their labels drawn on the
+  crops: the world pose (``poses`` [N, J, 3] mm, default the split's 3D labels where it has
+  them) projected by each view's crop camera as a skeleton, and the 2D detections
+  (``keypoints_2d``, where the split has them) as red crosses. Where the calibration or the
+  crop is wrong, the skeleton misses the person in some view.
+
+  Returns:
+    The frames drawn.
+  """
+  n = len(d['frame'])
+  frames = sorted({int(round(x)) for x in np.linspace(0, n - 1, min(rows, n))})
+  idx = np.array(frames)
+  if poses is None and np.any(d['has_pose_3d'][idx]):
+    poses = d['pose_3d']
+  skel = None
+  if poses is not None:
+    cams = jax.tree.map(lambda a: jnp.asarray(np.asarray(a[idx]), jnp.float32), d['cams'])
+    world = jnp.asarray(poses[idx], jnp.float32)
+    views = cams.K.shape[1]
+    skel = np.asarray(jax.vmap(camlib.project_views)(
+        cams, jnp.broadcast_to(world[:, None], (len(idx), views) + world.shape[1:])))
+  points = d['keypoints_2d'][idx] if 'keypoints_2d' in d else None
+  if points is not None and not np.any(points[..., 2] > 0):
+    points = None
+  what = ' and '.join(w for w, x in ((f'{label} projected (left yellow, right magenta)', skel),
+                                      ('2D detections (red x)', points))
+                      if x is not None) or 'no labels'
+  plots.labelled_crops(path, np.asarray(d['images'][idx]), bones=h36m.BONES, skeletons=skel,
+                       points=points, seen=np.asarray(d['view_valid'][idx], bool),
+                       col_titles=list(camera_names),
+                       row_titles=[f'{d["subject"][i]} {d["sequence"][i]} frame '
+                                   f'{int(d["frame"][i])}' for i in frames],
+                       title=f'{title}: {what}' if title else what)
+  return frames

@@ -25,6 +25,7 @@ from mvssl import parallel
 from mvssl.data import arrays as arrays_lib
 from mvssl.geometry import triangulation
 from mvssl.train import families
+from mvssl.train import figures
 from mvssl.train import heatmap_family
 from mvssl.train.context import Context
 
@@ -187,7 +188,8 @@ def pseudo_label(ctx: Context) -> dict:
   ``config.pseudo_label.source``: 'model' (G, the run ``config.pseudo_label.run``) or
   'detections' (DLT of the dataset's 2D detections, e.g. a recording's OpenPose output).
   An existing file is reused after checking that it holds the same frames and source; only
-  process 0 writes it.
+  process 0 writes it, and ``samples/unlabeled_pgt.png``: the P-GT projected into a few frames'
+  crops (:func:`draw_sample`).
 
   Returns:
     dict: pose_world [N, J, 3] mm, valid [N, J], target [N, V, J, 3], root_depth [N, V] mm,
@@ -199,6 +201,8 @@ def pseudo_label(ctx: Context) -> dict:
   if ctx.pgt is not None:
     return ctx.pgt
   ctx.pgt = _pseudo_label(ctx)
+  draw_sample(ctx, ctx.split('unlabeled'), 'unlabeled_pgt', poses=ctx.pgt['pose_world'],
+              label=f'P-GT ({ctx.config.pseudo_label.source})')
   return ctx.pgt
 
 
@@ -271,4 +275,21 @@ def build(ctx: Context) -> dict:
     log.info('[build] %s: %d frames, %d views, %d with 3D labels, subjects %s', name,
              out[name]['frames'], out[name]['views'], out[name]['with_3d'],
              ','.join(out[name]['subjects']))
+    if out[name]['frames']:
+      draw_sample(ctx, d, name)
   return out
+
+
+def draw_sample(ctx: Context, d: dict, name: str, **kw) -> None:
+  """``WORKDIR/samples/<name>.png`` (:func:`mvssl.train.figures.dataset_sample`; process 0);
+  a sample that cannot be drawn is a warning, never the end of the stage."""
+  if not parallel.is_main_process():
+    return
+  path = os.path.join(ctx.workdir, 'samples', f'{name}.png')
+  try:
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    which = 'unlabeled' if name.startswith('unlabeled') else 'main'
+    figures.dataset_sample(path, d, title=f'{name} split',
+                           camera_names=ctx.data.source(which).camera_names, **kw)
+  except (ValueError, OSError) as e:
+    log.warning('[%s] sample not drawn: %s', name, e)

@@ -55,6 +55,7 @@ class Pose2SimTest(chex.TestCase):
     self.assertGreater(float(d['images'][3].std()), 20.0)             # real pixels
     pgt = stages.pseudo_label(ctx)
     self.assertTrue(os.path.exists(ctx.pgt_path()))
+    self.assertTrue(os.path.exists(os.path.join(tmp, 'samples', 'unlabeled_pgt.png')))
     names, _, poses, valid, reproj = pose2sim.reference_pgt(config)
     self.assertEqual(names, ['cam01', 'cam02', 'cam03', 'cam04'])
     ok = valid[d['frame']] & pgt['valid']
