@@ -226,3 +226,33 @@ def labelled_crops(path: str, images: np.ndarray, *, bones, skeletons=None, poin
     fig.savefig(path, dpi=90)
   finally:
     plt.close(fig)
+
+
+def skeleton_3d(path: str, poses: dict, *, bones, title: str = '') -> None:
+  """Root-aligned 3D skeletons ({label: [J, 3] mm in a camera frame: x right, y down, z
+  forward}) drawn upright from the camera's side and from above -> PNG."""
+  fig = plt.figure(figsize=(8, 4))
+  try:
+    for k, (elev, azim, name) in enumerate(((10, -80, 'from the camera'), (80, -90, 'from above'))):
+      ax = fig.add_subplot(1, 2, k + 1, projection='3d')
+      for (label, pose), colour in zip(poses.items(), MODEL_COLOURS):
+        pose = np.asarray(pose)
+        for a, b in _bones(len(pose), bones):
+          ax.plot(pose[[a, b], 0], pose[[a, b], 2], -pose[[a, b], 1], color=colour, lw=2,
+                  label=label if (a, b) == bones[0] else None)
+      ax.set_xlim(-1000, 1000)
+      ax.set_ylim(-1000, 1000)
+      ax.set_zlim(-1000, 1000)
+      ax.set_xlabel('x (mm)', fontsize=7)
+      ax.set_ylabel('z (mm)', fontsize=7)
+      ax.set_zlabel('-y (mm)', fontsize=7)
+      ax.view_init(elev=elev, azim=azim)
+      ax.set_title(name, fontsize=8)
+      ax.tick_params(labelsize=6)
+    fig.axes[0].legend(fontsize=7, loc='upper left')
+    if title:
+      fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+  finally:
+    plt.close(fig)

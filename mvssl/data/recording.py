@@ -104,21 +104,9 @@ class Recording:
     return render.square_box(kp[ok, :2], 1.0) if ok.sum() >= 2 else None
 
   def _sized(self, img, camera: str, where: str):
-    """The image, if its size is the calibration's for that camera (when it gives one).
-
-    A calibrated size up to 15 px larger than the frame in either dimension is accepted: video
-    encoders pad frames to a multiple of 16 px at the right/bottom edge (the Pose2Sim demo's
-    calibration gives 1088x1920 for its 1080x1920 frames), which leaves K unchanged. Anything
-    else (a resized or cropped frame) would make every projection wrong, so it is refused."""
-    want = self.sizes.get(camera)
-    if want is None or img is None:
-      return img
-    have = (img.shape[1], img.shape[0])
-    if not all(0 <= w - h < PAD for w, h in zip(want, have)):
-      raise ValueError(f'{where}: image is {have[0]}x{have[1]} px but '
-                       f'{self.calib_spec} gives camera {camera!r} size {want[0]}x{want[1]}; '
-                       f'use frames of the calibrated size (not resized), or fix its size')
-    return img
+    """The image, if its size is the calibration's for that camera (:func:`check_size`)."""
+    return check_size(img, self.sizes.get(camera), camera=camera, where=where,
+                      calibration=self.calib_spec)
 
   def frames(self, split):
     if split != 'unlabeled':
@@ -150,6 +138,28 @@ class Recording:
     finally:
       for r in readers or ():
         r.close()
+
+
+def check_size(img, want, *, camera: str, where: str, calibration: str):
+  """``img`` if its size is ``want`` (W, H) px, the size the calibration gives for ``camera``
+  (None: no size given, nothing to check).
+
+  A calibrated size up to 15 px larger than the frame in either dimension is accepted: video
+  encoders pad frames to a multiple of 16 px at the right/bottom edge (the Pose2Sim demo's
+  calibration gives 1088x1920 for its 1080x1920 frames), which leaves K unchanged. Anything
+  else (a resized or cropped frame) would make every projection wrong, so it is refused.
+
+  Raises:
+    ValueError: one line naming the image file (``where``), both sizes and the remedy.
+  """
+  if want is None or img is None:
+    return img
+  have = (img.shape[1], img.shape[0])
+  if not all(0 <= w - h < PAD for w, h in zip(want, have)):
+    raise ValueError(f'{where}: image is {have[0]}x{have[1]} px but {calibration} gives camera '
+                     f'{camera!r} size {want[0]}x{want[1]}; use frames of the calibrated size '
+                     f'(not resized), or fix its size')
+  return img
 
 
 def adapter(cfg):
