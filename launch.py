@@ -3,8 +3,10 @@
   python launch.py --config=configs/default.py --workdir=runs/default [--config.key=value ...]
 """
 
+import errno
 import logging
 import os
+import re
 import sys
 
 from absl import app
@@ -42,6 +44,9 @@ def main(argv):
                       force=True)
   for noisy in ('absl', 'jax', 'orbax', 'tensorflow_datasets'):
     logging.getLogger(noisy).setLevel(logging.WARNING)
+  if not FLAGS.debug:     # Orbax's background writes log each failed future with its traceback;
+    logging.getLogger('asyncio').setLevel(logging.CRITICAL)   # the error reaches us too and is
+    logging.getLogger('absl').addFilter(_no_orbax_traceback)    # said in one line at the end
   import jax  # noqa: PLC0415 (after logging setup)
   if FLAGS.distributed:
     jax.distributed.initialize()
@@ -50,11 +55,34 @@ def main(argv):
                                   jax.device_count(), jax.devices()[0].platform)
   try:
     mvssl_main.train_and_evaluate(FLAGS.config, FLAGS.workdir)
-  except (ValueError, KeyError, FileNotFoundError, FloatingPointError) as e:
+  except (ValueError, KeyError, OSError, FloatingPointError) as e:
     if FLAGS.debug:
       raise
     msg = e.args[0] if isinstance(e, KeyError) and e.args else e
+    full = disk_full(e)
+    if full:
+      msg = (f'disk full: {full}; free space where --workdir={FLAGS.workdir} lives, then run the '
+             f'same command again: every stage resumes from what it had completed')
     sys.exit(f'error: {msg}\n(--debug shows the traceback)')
+
+
+def _no_orbax_traceback(record: logging.LogRecord) -> bool:
+  """Keeps Orbax's log records to their one line (no traceback)."""
+  if record.exc_info and f'{os.sep}orbax{os.sep}' in (record.pathname or ''):
+    record.exc_info, record.exc_text = None, None
+  return True
+
+
+def disk_full(e: BaseException) -> str | None:
+  """What could not be written when ``e`` (or its cause) says the disk is full (ENOSPC, as an
+  OSError or as the RESOURCE_EXHAUSTED ValueError of Orbax's TensorStore), else None."""
+  while e is not None:
+    text = str(e)
+    if getattr(e, 'errno', None) == errno.ENOSPC or 'No space left on device' in text:
+      path = getattr(e, 'filename', None) or next(iter(re.findall(r'"([^"]+)"', text)), '')
+      return f'no space left writing {path}' if path else 'no space left on device'
+    e = e.__cause__ or e.__context__
+  return None
 
 
 if __name__ == '__main__':

@@ -139,3 +139,35 @@ class ValidateTest(chex.TestCase):
       with self.assertLogs('mvssl', 'WARNING') as logs:
         self.assertIsNone(main.record_config(default.get_config(), tmp))
     self.assertIn('could not record the config', logs.output[0])
+
+
+class DiskFullTest(chex.TestCase):
+  """A full disk is one line naming what could not be written and the remedy (measured: a
+  checkpoint write on a full disk printed 1296 lines and 150 tracebacks before)."""
+
+  def test_a_full_disk_is_recognised_however_it_is_raised(self):
+    sys.path.insert(0, ROOT)
+    launch = importlib.import_module('launch')
+    orbax = ValueError('RESOURCE_EXHAUSTED: Error writing local file "/w/checkpoints/base/4.tmp/'
+                       '_sharding": Failed writing: "/w/x.__lock": Failed to write 70051 bytes '
+                       "to file 11: No space left on device [os_error_code='28']")
+    self.assertEqual(launch.disk_full(orbax),
+                     'no space left writing /w/checkpoints/base/4.tmp/_sharding')
+    try:
+      try:
+        raise OSError(28, 'No space left on device', '/w/pgt/pgt.npz')
+      except OSError as e:
+        raise RuntimeError('saving the P-GT failed') from e
+    except RuntimeError as e:
+      self.assertEqual(launch.disk_full(e), 'no space left writing /w/pgt/pgt.npz')
+    self.assertIsNone(launch.disk_full(ValueError('config.model.image_size must be ...')))
+    self.assertIsNone(launch.disk_full(OSError(13, 'Permission denied', '/w/config.json')))
+
+  def test_events_that_cannot_be_flushed_are_a_warning(self):
+    from mvssl.train import summaries
+    events = summaries.Summaries(self.create_tempdir().full_path)
+    events.scalars(1, {'loss': 1.0})
+    with mock.patch.object(events.writer, 'close', side_effect=OSError(28, 'No space left')):
+      with self.assertLogs('mvssl', 'WARNING') as logs:
+        events.close()
+    self.assertIn('TensorBoard events in', logs.output[0])

@@ -11,6 +11,7 @@ Tags: ``loss/<term>`` for the loss and each of its terms (``loss/l1``, ``loss/mv
 
 from __future__ import annotations
 
+import logging
 import os
 
 import numpy as np
@@ -58,7 +59,13 @@ class Summaries:
     self.writer.flush()
 
   def close(self) -> None:
-    self.writer.close()
+    """Flushes and closes; a failed flush (a full disk) is a warning: the events are a copy of
+    metrics.jsonl, never a reason to lose the run's real error or result."""
+    try:
+      self.writer.close()
+    except OSError as e:
+      logging.getLogger('mvssl').warning('TensorBoard events in %s not all written: %s',
+                                         self.writer.logdir, e)
 
 
 def read_scalars(logdir: str) -> dict[str, list[tuple[int, float]]]:
