@@ -16,16 +16,25 @@ import matplotlib.pyplot as plt  # noqa: E402 (after the backend is chosen)
 
 
 @contextlib.contextmanager
-def _figure(path: str, ncols: int, size: tuple[float, float], title: str = ''):
-  fig, axes = plt.subplots(1, ncols, figsize=size, squeeze=False)
+def _saved(path: str, size: tuple[float, float], title: str = '', title_size=None, rect=None):
+  """A new figure, titled, laid out and saved to ``path`` (PNG) when the block ends; closed
+  whatever happens."""
+  fig = plt.figure(figsize=size)
   try:
-    yield axes[0]
+    yield fig
     if title:
-      fig.suptitle(title)
-    fig.tight_layout()
+      fig.suptitle(title, fontsize=title_size)
+    fig.tight_layout(rect=rect)
     fig.savefig(path, dpi=90)
   finally:
     plt.close(fig)
+
+
+@contextlib.contextmanager
+def _figure(path: str, ncols: int, size: tuple[float, float], title: str = ''):
+  """One row of ``ncols`` panels (axes) -> PNG (:func:`_saved`)."""
+  with _saved(path, size, title) as fig:
+    yield fig.subplots(1, ncols, squeeze=False)[0]
 
 
 def loss_curves(rows: list[dict], path: str, title: str,
@@ -130,8 +139,8 @@ def skeleton_panels(path: str, rows: list[dict], models: list[str], *, bones, ti
   """
   num_views = rows[0]['images'].shape[0]
   camera_names = list(camera_names or [f'view {v}' for v in range(num_views)])
-  fig = plt.figure(figsize=(2.3 * 2 * num_views, 2.5 * len(rows) + 0.4))
-  try:
+  with _saved(path, (2.3 * 2 * num_views, 2.5 * len(rows) + 0.4), title, 9,
+              rect=(0, 0.04, 1, 1)) as fig:
     for r, row in enumerate(rows):
       for v in range(num_views):
         ax = fig.add_subplot(len(rows), 2 * num_views, r * 2 * num_views + 2 * v + 1)
@@ -169,12 +178,6 @@ def skeleton_panels(path: str, rows: list[dict], models: list[str], *, bones, ti
     handles = [plt.Line2D([], [], color='gray', lw=2, label='GT (white on the image)')] + [
         plt.Line2D([], [], color=c, label=m) for m, c in zip(models, MODEL_COLOURS)]
     fig.legend(handles=handles, loc='lower center', ncol=len(handles), fontsize=8)
-    if title:
-      fig.suptitle(title, fontsize=9)
-    fig.tight_layout(rect=(0, 0.04, 1, 1))
-    fig.savefig(path, dpi=90)
-  finally:
-    plt.close(fig)
 
 
 def labelled_crops(path: str, images: np.ndarray, *, bones, skeletons=None, points=None,
@@ -193,9 +196,8 @@ def labelled_crops(path: str, images: np.ndarray, *, bones, skeletons=None, poin
   n, num_views = images.shape[:2]
   left = {b for a, b in bones if b in (4, 5, 6, 11, 12, 13)}
   right = {b for a, b in bones if b in (1, 2, 3, 14, 15, 16)}
-  fig, axes = plt.subplots(n, num_views, figsize=(2.2 * num_views, 2.3 * n + 0.3),
-                           squeeze=False)
-  try:
+  with _saved(path, (2.2 * num_views, 2.3 * n + 0.3), title, 9) as fig:
+    axes = fig.subplots(n, num_views, squeeze=False)
     for i in range(n):
       for v in range(num_views):
         ax = axes[i, v]
@@ -220,19 +222,12 @@ def labelled_crops(path: str, images: np.ndarray, *, bones, skeletons=None, poin
           ax.scatter(p[ok, 0], p[ok, 1], s=6, c='red', marker='x', linewidths=0.8)
         ax.set_xlim(0, images.shape[3])
         ax.set_ylim(images.shape[2], 0)
-    if title:
-      fig.suptitle(title, fontsize=9)
-    fig.tight_layout()
-    fig.savefig(path, dpi=90)
-  finally:
-    plt.close(fig)
 
 
 def skeleton_3d(path: str, poses: dict, *, bones, title: str = '') -> None:
   """Root-aligned 3D skeletons ({label: [J, 3] mm in a camera frame: x right, y down, z
   forward}) drawn upright from the camera's side and from above -> PNG."""
-  fig = plt.figure(figsize=(8, 4))
-  try:
+  with _saved(path, (8, 4), title, 9) as fig:
     for k, (elev, azim, name) in enumerate(((10, -80, 'from the camera'), (80, -90, 'from above'))):
       ax = fig.add_subplot(1, 2, k + 1, projection='3d')
       for (label, pose), colour in zip(poses.items(), MODEL_COLOURS):
@@ -250,9 +245,3 @@ def skeleton_3d(path: str, poses: dict, *, bones, title: str = '') -> None:
       ax.set_title(name, fontsize=8)
       ax.tick_params(labelsize=6)
     fig.axes[0].legend(fontsize=7, loc='upper left')
-    if title:
-      fig.suptitle(title, fontsize=9)
-    fig.tight_layout()
-    fig.savefig(path, dpi=90)
-  finally:
-    plt.close(fig)
