@@ -163,7 +163,7 @@ def draw(ctx: Context, d: dict, results: dict, drawn: dict) -> None:
   warning: the scores are already written."""
   pngs = {'results': os.path.join(ctx.workdir, 'results.png')}
   try:
-    if drawn:
+    if drawn and 'images' in d:                   # 2D-3D pairs (lifting) have no images
       reference = list(drawn)[-1]
       path = os.path.join(ctx.workdir, 'qualitative.png')
       chosen = figures.qualitative(path, d, {m: p for m, (p, _) in drawn.items()},

@@ -281,9 +281,10 @@ def build(ctx: Context) -> dict:
 
 
 def draw_sample(ctx: Context, d: dict, name: str, **kw) -> None:
-  """``WORKDIR/samples/<name>.png`` (:func:`mvssl.train.figures.dataset_sample`; process 0);
-  a sample that cannot be drawn is a warning, never the end of the stage."""
-  if not parallel.is_main_process():
+  """``WORKDIR/samples/<name>.png`` (:func:`mvssl.train.figures.dataset_sample`; process 0)
+  for a split of images; a sample that cannot be drawn is a warning, never the end of the
+  stage."""
+  if not parallel.is_main_process() or 'images' not in d:    # 2D-3D pairs have no images
     return
   path = os.path.join(ctx.workdir, 'samples', f'{name}.png')
   try:
