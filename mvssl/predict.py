@@ -47,9 +47,11 @@ from mvssl.data import crop as crop_lib
 from mvssl.data import frames as frames_lib
 from mvssl.data import h36m
 from mvssl.data import reader
+from mvssl.data import render
 from mvssl.data import recording
 from mvssl.geometry import camera as camlib
 from mvssl.train import families
+from mvssl.train import figures
 from mvssl.train import heatmap_family
 from mvssl.train.context import Context
 
@@ -163,29 +165,10 @@ def predict_image(ctx: Context, image: str, calibration: str, box, *, camera: st
   cam64 = jax.tree.map(lambda a: np.asarray(a, np.float64), cam)
   in_camera = world.astype(np.float64) @ cam64.R.T + cam64.t
   uv = np.asarray(camlib.project(cam, jnp.asarray(world, jnp.float32)))
-  return dict(image=image, camera=camera, run=run, joint_names=list(_names(len(world))),
+  return dict(image=image, camera=camera, run=run, joint_names=figures.joint_names(len(world)),
               camera_mm=in_camera.tolist(), world_mm=world.astype(np.float64).tolist(),
               uv_px=uv.tolist(), root_depth_mm=float(root_depth), root_depth_source=source,
               box=box.tolist(), crop_box=crop_box.tolist())
-
-
-def _names(num_joints: int):
-  return h36m.JOINT_NAMES if num_joints == len(h36m.JOINT_NAMES) else \
-      [f'j{k}' for k in range(num_joints)]
-
-
-def draw_skeleton(img: np.ndarray, uv: np.ndarray, colour=None, thickness: int = 2) -> np.ndarray:
-  """``img`` (BGR) with the skeleton at ``uv`` [J, 2] px drawn on it (left limbs blue, right
-  orange, spine green, unless one ``colour`` (BGR) is given)."""
-  out = img.copy()
-  for a, b in h36m.BONES:
-    if a >= len(uv) or b >= len(uv) or not np.all(np.isfinite(uv[[a, b]])):
-      continue
-    c = colour or ((255, 128, 0) if b in h36m.LEFT else (0, 128, 255) if b in h36m.RIGHT
-                   else (0, 200, 0))
-    cv2.line(out, tuple(int(round(x)) for x in uv[a]), tuple(int(round(x)) for x in uv[b]), c,
-             thickness, cv2.LINE_AA)
-  return out
 
 
 def write_image_outputs(result: dict, out_dir: str) -> list[str]:
@@ -196,7 +179,7 @@ def write_image_outputs(result: dict, out_dir: str) -> list[str]:
     json.dump(result, f, indent=1)
   img = frames_lib.imread(result['image'])
   thick = max(2, int(round(max(img.shape[:2]) / 400)))
-  overlay = draw_skeleton(img, np.asarray(result['uv_px']), thickness=thick)
+  overlay = render.draw_skeleton(img, np.asarray(result['uv_px']), thickness=thick)
   x0, y0, w, h = (int(round(v)) for v in result['crop_box'])
   cv2.rectangle(overlay, (x0, y0), (x0 + w, y0 + h), (255, 255, 255), 1)
   cv2.imwrite(stem + '_overlay.png', overlay)
@@ -238,7 +221,7 @@ def predict_recording(ctx: Context, rec_cfg, out_dir: str, *, run: str = 'ours',
   disagreement = np.asarray(metrics_lib.view_disagreement(jnp.asarray(views), jnp.asarray(seen)))
   to_g = np.asarray(metrics_lib.mpjpe(jnp.asarray(views),
                                       jnp.broadcast_to(jnp.asarray(g_pose)[:, None], views.shape)))
-  names = list(_names(views.shape[2]))
+  names = figures.joint_names(views.shape[2])
   os.makedirs(os.path.join(out_dir, 'frames'), exist_ok=True)
   files = []
   for i in range(len(d['frame'])):
@@ -287,9 +270,9 @@ def _write_video(path: str, d: dict, views: np.ndarray, g_pose: np.ndarray, seen
       for k in range(v):
         tile = cv2.resize(imgs[k][..., ::-1], (side, side), interpolation=cv2.INTER_LINEAR)
         if seen[i, k]:
-          tile = draw_skeleton(tile, (uv_g[k] + 0.5) * scale - 0.5, colour=(255, 255, 255),
+          tile = render.draw_skeleton(tile, (uv_g[k] + 0.5) * scale - 0.5, colour=(255, 255, 255),
                                thickness=3)
-          tile = draw_skeleton(tile, (uv_v[k] + 0.5) * scale - 0.5)
+          tile = render.draw_skeleton(tile, (uv_v[k] + 0.5) * scale - 0.5)
         cv2.putText(tile, f'frame {int(d["frame"][i])}', (4, 14), cv2.FONT_HERSHEY_SIMPLEX,
                     0.4, (255, 255, 255), 1, cv2.LINE_AA)
         tiles.append(tile)

@@ -55,8 +55,8 @@ def read_npz(path: str, key: str, num_views: int | None = None) -> np.ndarray:
   v = 'V' if num_views is None else f'V={num_views}'
   if arr.ndim != 4 or arr.shape[2:] != (17, 3) or num_views not in (None, arr.shape[0]):
     raise ValueError(f'{path}[{key}]: expected [{v}, T, 17, 3], got {arr.shape}' +
-                     (f' (V: one row per camera, in the order of the calibration / config '
-                      f'cameras)' if num_views is not None else ''))
+                     (' (V: one row per camera, in the order of the calibration / config '
+                      'cameras)' if num_views is not None else ''))
   arr[~np.all(np.isfinite(arr), axis=-1)] = 0.0
   return arr
 

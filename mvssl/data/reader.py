@@ -41,9 +41,15 @@ def read_record(source, k: int, *, where: str, data_dir: str):
   if why is None and isinstance(rec, dict) and any(v is None for v in rec.values()):
     why = 'the record reads empty: a truncated shard'
   if why is not None:
-    raise arrays_lib.DamagedFile(f'{where} record {int(k)}', f'{why}; delete {data_dir} and run '
-                                 f'the same command again to rebuild it')
+    raise _damaged(f'{where} record {int(k)}', why, data_dir)
   return rec
+
+
+def _damaged(what: str, why: str, data_dir: str) -> arrays_lib.DamagedFile:
+  """The one-line error for a damaged part ``what`` of the build in ``data_dir``, with the
+  remedy (rebuild it)."""
+  return arrays_lib.DamagedFile(what, f'{why}; delete {data_dir} and run the same command again '
+                                      f'to rebuild it')
 
 
 def decode_jpeg(data: bytes) -> np.ndarray:
@@ -87,9 +93,7 @@ class EncodedImages:
       try:
         views.append(decode_jpeg(b))
       except ValueError as e:
-        raise arrays_lib.DamagedFile(f'{self.where} record {k} view {v}',
-                                     f'{e}; delete {self.data_dir} and run the same command '
-                                     f'again to rebuild it') from None
+        raise _damaged(f'{self.where} record {k} view {v}', str(e), self.data_dir) from None
     return np.stack(views)
 
   def __getitem__(self, idx):

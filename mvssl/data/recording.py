@@ -65,7 +65,7 @@ class Recording:
         raise KeyError(f'{calibration}: no camera {", ".join(map(repr, lacking))}, yet '
                        f'{os.path.join(manual_dir, pattern)} has its frames; add it to the '
                        f'calibration, or list the cameras to use (cameras=...)')
-    self.sizes = {n: calib.sizes[n] for n in names if n in getattr(calib, 'sizes', {})}
+    self.sizes = {n: calib.sizes[n] for n in names if n in calib.sizes}
     self.camera_names, self.cams = names, [calib[n] for n in names]
     self.images, self.video, self.detections = images, video, detections
     self.every, self.max_frames = max(1, int(every)), int(max_frames)

@@ -37,6 +37,20 @@ def square_box(uv: np.ndarray, scale: float) -> np.ndarray:
   return np.array([ctr[0] - side / 2, ctr[1] - side / 2, side, side], np.float64)
 
 
+def draw_skeleton(img: np.ndarray, uv: np.ndarray, colour=None, thickness: int = 2) -> np.ndarray:
+  """``img`` (BGR) with the skeleton at ``uv`` [J, 2] px drawn on it (left limbs blue, right
+  orange, spine green, unless one ``colour`` (BGR) is given)."""
+  out = img.copy()
+  for a, b in h36m.BONES:
+    if a >= len(uv) or b >= len(uv) or not np.all(np.isfinite(uv[[a, b]])):
+      continue
+    c = colour or ((255, 128, 0) if b in h36m.LEFT else (0, 128, 255) if b in h36m.RIGHT
+                   else (0, 200, 0))
+    cv2.line(out, tuple(int(round(x)) for x in uv[a]), tuple(int(round(x)) for x in uv[b]), c,
+             thickness, cv2.LINE_AA)
+  return out
+
+
 def _colour(idx_pair, rel_depth):
   a, b = idx_pair
   if b in h36m.LEFT:

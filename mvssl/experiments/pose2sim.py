@@ -29,8 +29,8 @@ import numpy as np
 from mvssl import metrics
 from mvssl import parallel
 from mvssl import plots
-from mvssl.data import h36m
 from mvssl.data import pose2sim as p2s
+from mvssl.data import render
 from mvssl.geometry import camera as camlib
 from mvssl.geometry import triangulation
 from mvssl.train import families
@@ -59,11 +59,7 @@ def _overlay(paths, cams, pose, out_png):
     img = cv2.imread(p)
     cam = jax.tree.map(lambda a, v=v: np.asarray(a[v], np.float64), cams)
     uv = np.asarray(camlib.project(cam, jnp.asarray(pose, jnp.float32)))
-    for a, b in h36m.BONES:
-      colour = (255, 128, 0) if b in h36m.LEFT else (0, 128, 255) if b in h36m.RIGHT \
-          else (0, 200, 0)
-      cv2.line(img, tuple(int(x) for x in uv[a]), tuple(int(x) for x in uv[b]), colour, 6,
-               cv2.LINE_AA)
+    img = render.draw_skeleton(img, uv, thickness=6)
     tiles.append(cv2.resize(img, (img.shape[1] // 4, img.shape[0] // 4),
                             interpolation=cv2.INTER_AREA))
   cv2.imwrite(out_png, np.concatenate(tiles, axis=1))

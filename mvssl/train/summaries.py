@@ -55,9 +55,6 @@ class Summaries:
       img = np.clip(img * 255.0 + 0.5, 0, 255).astype(np.uint8)
     self.writer.add_image(f'eval/{name}', img[..., :3], int(step), dataformats='HWC')
 
-  def flush(self) -> None:
-    self.writer.flush()
-
   def close(self) -> None:
     """Flushes and closes; a failed flush (a full disk) is a warning: the events are a copy of
     metrics.jsonl, never a reason to lose the run's real error or result."""
@@ -68,20 +65,25 @@ class Summaries:
                                          self.writer.logdir, e)
 
 
-def read_scalars(logdir: str) -> dict[str, list[tuple[int, float]]]:
-  """The scalars of the event files in ``logdir`` as TensorBoard shows them (a resumed run's
-  purged steps dropped): ``{tag: [(step, value), ...]}`` in step order. Reads with TensorBoard's
-  own loader (no TensorFlow needed)."""
+def _events(logdir: str):
+  """TensorBoard's own loader over the event files in ``logdir``, every event kept (no
+  TensorFlow needed); a resumed run's purged steps are dropped as TensorBoard shows them."""
   from tensorboard.backend.event_processing import event_accumulator
-  acc = event_accumulator.EventAccumulator(logdir, size_guidance={event_accumulator.SCALARS: 0})
+  acc = event_accumulator.EventAccumulator(logdir, size_guidance={
+      event_accumulator.SCALARS: 0, event_accumulator.IMAGES: 0})
   acc.Reload()
+  return acc
+
+
+def read_scalars(logdir: str) -> dict[str, list[tuple[int, float]]]:
+  """The scalars of the event files in ``logdir``: ``{tag: [(step, value), ...]}`` in step
+  order."""
+  acc = _events(logdir)
   return {t: [(e.step, e.value) for e in acc.Scalars(t)] for t in acc.Tags()['scalars']}
 
 
 def read_images(logdir: str) -> dict[str, list[tuple[int, bytes]]]:
   """The images of the event files in ``logdir``: ``{tag: [(step, encoded PNG), ...]}``."""
-  from tensorboard.backend.event_processing import event_accumulator
-  acc = event_accumulator.EventAccumulator(logdir, size_guidance={event_accumulator.IMAGES: 0})
-  acc.Reload()
+  acc = _events(logdir)
   return {t: [(e.step, e.encoded_image_string) for e in acc.Images(t)]
           for t in acc.Tags()['images']}
