@@ -221,6 +221,11 @@ def get_config(arg=None):
   m.depth_bins = 16          # D (paper: 96 for 384 px inputs)
   m.cube_mm = 2000.0         # depth extent of the heatmap volume around the root (mm)
   m.num_joints = 17          # Human3.6M-17
+  # trunk padding of stride-2 3x3 convolutions and the max-pool: same (XLA's SAME, (0, 1)) |
+  # torchvision ((1, 1), as PyTorch; needed by torchvision ImageNet weights)
+  m.padding = 'same'
+  m.dtype = 'float32'        # float32 | bfloat16: convolutions' compute dtype (mixed precision)
+  m.init_from = ''           # '' (scratch) | torchvision:PATH (ImageNet .pth / .safetensors trunk)
   m.lifting = ml = ConfigDict()   # the lifting network (Martinez et al. 2017; family lifting)
   ml.hidden = 1024           # width of the linear layers
   ml.num_blocks = 2          # residual blocks of two linear layers
@@ -264,7 +269,7 @@ def paper_sized(c):
   """The paper's model and input (ResNet-50, 384 px crops, 96^3 volumes, geometric
   augmentation) with GPU-sized schedules, in place (configs/human36m.py, mpi_inf_3dhp.py)."""
   c.model.update(image_size=384, resnet_depth=50, num_filters=64, deconv_channels=256,
-                 depth_bins=96)
+                 depth_bins=96, padding='torchvision')
   c.input.augment = 'geometric'
   c.log_every = 100
   c.save_every = 2000

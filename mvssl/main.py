@@ -18,6 +18,9 @@ from mvssl.experiments import paper
 from mvssl.experiments import pose2sim
 from mvssl.experiments import seeds
 from mvssl.experiments import study
+from mvssl.models import pose_net
+from mvssl.models import resnet
+from mvssl.models import torchvision_weights
 from mvssl.train import context
 from mvssl.train import runs
 from mvssl.train import stages
@@ -60,6 +63,13 @@ def validate(config) -> None:
                      f'S/4 only then); got {size!r}, e.g. use {max(32, 32 * round(size / 32))}'
                      if isinstance(size, int) else
                      f'config.model.image_size must be a multiple of 32; got {size!r}')
+  _one_of('config.model.padding', config.model.padding, sorted(resnet.PADDINGS))
+  _one_of('config.model.dtype', config.model.dtype, sorted(pose_net.DTYPES))
+  if config.model.init_from:
+    torchvision_weights.parse(config.model.init_from)   # the file is read by fresh runs only
+    if config.model.padding != 'torchvision':
+      raise ValueError("config.model.init_from loads torchvision weights: set "
+                       "config.model.padding='torchvision' (the padding they were trained with)")
   runs.table(config)
   if config.experiment == 'study':
     study.check(config)

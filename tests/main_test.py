@@ -108,7 +108,14 @@ class ValidateTest(chex.TestCase):
              ('input.augment', 'mixup', r'config.input.augment must be one of none, colour'),
              ('pseudo_label.source', 'oracle', r'config.pseudo_label.source must be one of'),
              ('data.dataset', 'coco',
-              r"config.data.dataset must be one of \['h36m_2d', 'human36m'")]
+              r"config.data.dataset must be one of \['h36m_2d', 'human36m'"),
+             ('model.padding', 'reflect', r'config.model.padding must be one of same, '
+                                          r'torchvision'),
+             ('model.dtype', 'float16', r'config.model.dtype must be one of bfloat16, float32'),
+             ('model.init_from', 'imagenet:/w.pth', r'config.model.init_from must be "" or '
+                                                    r'"torchvision:PATH"'),
+             ('model.init_from', 'torchvision:/w.pth',
+              r"loads torchvision weights: set config.model.padding='torchvision'")]
     self._assert_named(cases)
 
   def test_bad_sizes_and_counts_are_named(self):

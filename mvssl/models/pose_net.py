@@ -32,9 +32,9 @@ NUM_DECONV = 3   # the paper's three 4x4 stride-2 deconvolutions
 class Deconv(nnx.Module):
   """Transposed convolution k=4, s=2, p=1 (output 2H x 2W) by zero insertion + conv."""
 
-  def __init__(self, cin, cout, *, rngs):
+  def __init__(self, cin, cout, *, dtype=None, rngs):
     self.conv = nnx.Conv(cin, cout, (4, 4), padding=((2, 1), (2, 1)), use_bias=False,
-                         kernel_init=_head_init, rngs=rngs)
+                         kernel_init=_head_init, dtype=dtype, rngs=rngs)
 
   def __call__(self, x):
     b, h, w, c = x.shape
@@ -45,19 +45,21 @@ class Deconv(nnx.Module):
 class DeconvHead(nnx.Module):
   """num_layers x (Deconv + BN + ReLU) then a 1x1 conv: [B,h,w,C] -> [B, h*2^n, w*2^n, out]."""
 
-  def __init__(self, cin, out, *, channels=256, num_layers=3, axis_name=None, rngs):
+  def __init__(self, cin, out, *, channels=256, num_layers=3, axis_name=None, dtype=None, rngs):
     layers, bns = [], []
     for _ in range(num_layers):
-      layers.append(Deconv(cin, channels, rngs=rngs))
-      bns.append(nnx.BatchNorm(channels, momentum=0.9, axis_name=axis_name, rngs=rngs))
+      layers.append(Deconv(cin, channels, dtype=dtype, rngs=rngs))
+      bns.append(nnx.BatchNorm(channels, momentum=0.9, axis_name=axis_name, dtype=dtype,
+                               rngs=rngs))
       cin = channels
     self.layers, self.bns = nnx.List(layers), nnx.List(bns)
-    self.final = nnx.Conv(cin, out, (1, 1), kernel_init=_head_init, rngs=rngs)
+    self.final = nnx.Conv(cin, out, (1, 1), kernel_init=_head_init, dtype=dtype, rngs=rngs)
 
   def __call__(self, x, train):
+    """-> float32 outputs (the soft-argmax, DLT and losses run in float32 whatever the dtype)."""
     for layer, bn in zip(self.layers, self.bns):
       x = nnx.relu(bn(layer(x), use_running_average=not train))
-    return self.final(x)
+    return self.final(x).astype(jnp.float32)
 
 
 def _normalise(images):
@@ -78,13 +80,14 @@ class IntegralPoseNet(nnx.Module):
   """
 
   def __init__(self, *, num_joints=17, depth_bins=64, resnet_depth=50, num_filters=64,
-               deconv_channels=256, num_deconv=NUM_DECONV, axis_name=None, rngs: nnx.Rngs):
+               deconv_channels=256, num_deconv=NUM_DECONV, axis_name=None, padding='same',
+               dtype=None, rngs: nnx.Rngs):
     self.backbone = resnet_lib.resnet(resnet_depth, num_filters=num_filters, axis_name=axis_name,
-                                      rngs=rngs)
+                                      padding=padding, dtype=dtype, rngs=rngs)
     self.num_joints, self.depth_bins = num_joints, depth_bins
     self.head = DeconvHead(self.backbone.out_channels, num_joints * depth_bins,
                            channels=deconv_channels, num_layers=num_deconv, axis_name=axis_name,
-                           rngs=rngs)
+                           dtype=dtype, rngs=rngs)
 
   def __call__(self, images, train: bool = False):
     x = self.head(self.backbone(_normalise(images), train), train)        # [B, h, w, J*D]
@@ -101,27 +104,35 @@ class AlgebraicTriangulationNet(nnx.Module):
   """
 
   def __init__(self, *, num_joints=17, resnet_depth=50, num_filters=64, deconv_channels=256,
-               num_deconv=NUM_DECONV, axis_name=None, rngs: nnx.Rngs):
+               num_deconv=NUM_DECONV, axis_name=None, padding='same', dtype=None,
+               rngs: nnx.Rngs):
     self.backbone = resnet_lib.resnet(resnet_depth, num_filters=num_filters, axis_name=axis_name,
-                                      rngs=rngs)
+                                      padding=padding, dtype=dtype, rngs=rngs)
     c = self.backbone.out_channels
     self.head = DeconvHead(c, num_joints, channels=deconv_channels, num_layers=num_deconv,
-                           axis_name=axis_name, rngs=rngs)
+                           axis_name=axis_name, dtype=dtype, rngs=rngs)
     self.conf_hidden = nnx.Linear(c, max(32, c // 4), rngs=rngs)
     self.conf_out = nnx.Linear(max(32, c // 4), num_joints, rngs=rngs)
 
   def __call__(self, images, train: bool = False):
     feats = self.backbone(_normalise(images), train)
     hm = self.head(feats, train).transpose(0, 3, 1, 2)                     # [N, J, h, w]
-    conf = self.conf_out(nnx.relu(self.conf_hidden(jnp.mean(feats, axis=(1, 2)))))
+    pooled = jnp.mean(feats.astype(jnp.float32), axis=(1, 2))
+    conf = self.conf_out(nnx.relu(self.conf_hidden(pooled)))
     return soft_argmax.soft_argmax_2d(hm), nnx.softplus(conf) + 1e-3
 
 
 MODELS = dict(integral=IntegralPoseNet, algebraic=AlgebraicTriangulationNet)
+# config.model.dtype -> computation dtype of the convolutions, deconvolutions and batch norms
+DTYPES = dict(float32=jnp.float32, bfloat16=jnp.bfloat16)
 
 
 def build(family: str, model_config, *, axis_name=None, seed=0) -> nnx.Module:
   """The network of a model family ('integral' | 'algebraic') from ``config.model``.
+
+  ``model_config.padding`` ('same' | 'torchvision', :mod:`mvssl.models.resnet`) and
+  ``model_config.dtype`` ('float32' | 'bfloat16': the convolutions' computation dtype; parameters,
+  soft-argmax, DLT and losses stay float32) shape the trunk and head.
 
   Raises:
     ValueError: for an unknown family.
@@ -131,7 +142,8 @@ def build(family: str, model_config, *, axis_name=None, seed=0) -> nnx.Module:
   rngs = nnx.Rngs(seed)
   common = dict(num_joints=model_config.num_joints, resnet_depth=model_config.resnet_depth,
                 num_filters=model_config.num_filters,
-                deconv_channels=model_config.deconv_channels, axis_name=axis_name, rngs=rngs)
+                deconv_channels=model_config.deconv_channels, axis_name=axis_name,
+                padding=model_config.padding, dtype=DTYPES[model_config.dtype], rngs=rngs)
   if family == 'integral':
     common['depth_bins'] = model_config.depth_bins
   return MODELS[family](**common)

@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import functools
+import logging
 import os
 
 from mvssl import parallel
 from mvssl.data import augment
 from mvssl.data import input_pipeline
 from mvssl.data import sources
+from mvssl.models import torchvision_weights
 from mvssl.train import checkpointing
 from mvssl.train import families
 from mvssl.train import loop
 from mvssl.train import runs as runs_lib
 from mvssl.train import state as state_lib
+
+log = logging.getLogger('mvssl')
 
 AUGMENTS = ('none', 'colour', 'geometric')
 
@@ -56,10 +60,14 @@ class Context:
       return os.path.join(self.workdir, 'pgt', 'pgt.npz')
     return os.path.join(self.workdir, 'pgt', f'pgt_{self.data.source("unlabeled").name}.npz')
 
-  def new_state(self, run: runs_lib.Run) -> state_lib.TrainState:
-    """A freshly initialised state of the run's network (seed config.seed + run.init_seed)."""
+  def new_state(self, run: runs_lib.Run, pretrained: bool = False) -> state_lib.TrainState:
+    """A freshly initialised state of the run's network (seed config.seed + run.init_seed); with
+    ``pretrained``, its trunk loaded from ``config.model.init_from`` when that is set (a restore's
+    template never reads it, so a finished run evaluates without the ImageNet file)."""
     model = families.FAMILIES[run.family].build(self.config.model, axis_name=parallel.AXIS,
                                                 seed=self.config.seed + run.init_seed)
+    if pretrained and torchvision_weights.init_from(model, self.config.model.init_from):
+      log.info('[%s] trunk initialised from %s', run.name, self.config.model.init_from)
     return state_lib.TrainState.create(
         model, state_lib.make_optimizer(self.config.optimizer, self.schedule(run)))
 

@@ -154,7 +154,7 @@ def train(ctx: Context, name: str, arrays: dict | None = None):
   if ctx.finished(name):
     log.info('[%s] already complete', name)
     return ctx.restore(name)
-  state = ctx.new_state(run)
+  state = ctx.new_state(run, pretrained=not run.init_from)
   if run.init_from:
     start = ctx.restore(run.init_from)
     state = state.replace(params=start.params, batch_stats=start.batch_stats)
