@@ -114,6 +114,7 @@ def train_and_evaluate(config, workdir: str):
   ``config.experiment`` (once per seed of ``config.seeds`` when given, then their aggregate);
   returns what the experiment returns (e.g. the results dict) or the aggregate."""
   validate(config)
+  parallel.check_devices()
   os.makedirs(workdir, exist_ok=True)
   if parallel.is_main_process():
     record_config(config, workdir)

@@ -10,6 +10,10 @@ copies the state to the host between steps.
 
 from __future__ import annotations
 
+import glob
+import logging
+import shutil
+
 import jax
 import numpy as np
 from jax.sharding import NamedSharding
@@ -28,6 +32,34 @@ def make_mesh(num_devices: int = 0) -> jax.sharding.Mesh:
 def is_main_process() -> bool:
   """True on process 0, the only one that writes reports, plots, metrics files and P-GT."""
   return jax.process_index() == 0
+
+
+# accelerator kind -> how its presence shows on a Linux host, and the install that makes JAX use it
+ACCELERATORS = dict(
+    gpu=(lambda: bool(shutil.which('nvidia-smi') or glob.glob('/dev/nvidia[0-9]*')),
+         'pip install -e .[cuda]'),
+    tpu=(lambda: bool(glob.glob('/dev/accel[0-9]*')),
+         'pip install -e .[tpu]'))
+
+
+def check_devices(log: logging.Logger | None = None) -> list[str]:
+  """Logs the JAX backend, devices and processes; warns for each accelerator the host has that
+  JAX does not run on (e.g. a GPU with the CPU-only jaxlib), naming the install that fixes it.
+
+  Returns:
+    The warnings given (one line each).
+  """
+  log = log or logging.getLogger('mvssl')
+  devices, backend = jax.devices(), jax.default_backend()
+  log.info('JAX %s, backend %s: %d device(s) (%s) in %d process(es)', jax.__version__, backend,
+           len(devices), devices[0].device_kind, jax.process_count())
+  warnings = [f'this host has a {kind.upper()} but JAX runs on {backend}: {remedy} (then check '
+              f'python -c "import jax; print(jax.devices())")'
+              for kind, (present, remedy) in ACCELERATORS.items()
+              if backend != kind and present()]
+  for w in warnings:
+    log.warning(w)
+  return warnings
 
 
 def shard_batch(batch, mesh):

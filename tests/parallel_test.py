@@ -54,3 +54,24 @@ class ProcessTest(chex.TestCase):
     self.assertTrue(parallel.is_main_process())
     with mock.patch.object(parallel.jax, 'process_index', return_value=1):
       self.assertFalse(parallel.is_main_process())
+
+
+class CheckDevicesTest(chex.TestCase):
+
+  def test_warns_when_a_gpu_is_present_but_jax_runs_on_cpu(self):
+    gpu = dict(parallel.ACCELERATORS, gpu=(lambda: True, parallel.ACCELERATORS['gpu'][1]))
+    with mock.patch.dict(parallel.ACCELERATORS, gpu), self.assertLogs('mvssl', 'INFO') as logs:
+      warnings = parallel.check_devices()
+    self.assertEqual(len(warnings), 1)
+    self.assertIn('this host has a GPU but JAX runs on cpu: pip install -e .[cuda]', warnings[0])
+    self.assertIn(f'JAX {jax.__version__}, backend cpu: {jax.device_count()} device(s)',
+                  logs.output[0])
+
+  def test_no_warning_without_an_accelerator_or_when_jax_uses_it(self):
+    none = {k: (lambda: False, v[1]) for k, v in parallel.ACCELERATORS.items()}
+    with mock.patch.dict(parallel.ACCELERATORS, none):
+      self.assertEqual(parallel.check_devices(), [])
+    gpu = dict(parallel.ACCELERATORS, gpu=(lambda: True, ''))
+    with mock.patch.dict(parallel.ACCELERATORS, gpu), mock.patch.object(
+        jax, 'default_backend', return_value='gpu'):
+      self.assertEqual([w for w in parallel.check_devices() if 'GPU' in w], [])

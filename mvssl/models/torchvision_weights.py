@@ -1,4 +1,4 @@
-"""ImageNet initialisation: torchvision ResNet weights -> our NNX trunk (:mod:`mvssl.models.resnet`).
+"""ImageNet initialisation: torchvision ResNet weights -> our NNX trunk (mvssl.models.resnet).
 
 ``config.model.init_from='torchvision:PATH'`` loads a torchvision ResNet-18/34/50/101/152 state
 dict into the trunk of every freshly initialised image network (the paper's ResNet-50 "ImageNet

@@ -98,7 +98,7 @@ def test_wrong_file_names_the_tensor(tmp_path):
         if 'num_batches' not in k}
   trunk = lambda depth=18, **kw: resnet_lib.resnet(depth, padding='torchvision',
                                                   rngs=nnx.Rngs(0), **kw)
-  with pytest.raises(ValueError, match=r'tensor layer1\.0\.conv1\.weight has shape \(64, 64, 3, 3\)'):
+  with pytest.raises(ValueError, match=r'layer1\.0\.conv1\.weight has shape \(64, 64, 3, 3\)'):
     tvw.load_trunk(trunk(50), sd, 'r18.pth')                      # ResNet-18 file, ResNet-50 trunk
   with pytest.raises(ValueError, match=r'tensor conv1\.weight has shape \(64, 3, 7, 7\).*\(16, 3'):
     tvw.load_trunk(trunk(num_filters=16), sd, 'r18.pth')          # narrow trunk
