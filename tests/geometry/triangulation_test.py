@@ -92,3 +92,26 @@ class TriangulationTest(chex.TestCase):
       w = jnp.asarray(np.random.default_rng(1).uniform(0.5, 1.0, size=(4, 3)))
       check_grads(lambda p, w: triangulation.triangulate_views(cams64, p, w)[0], (uv, w),
                   order=1, modes=('rev',), atol=1e-3, rtol=1e-3)
+
+  def test_inverse_iteration_solver_equals_svd_on_conditioned_problems(self):
+    """triangulate_views' default DLT solver (inverse iteration, unrolled Cholesky) gives the
+    SVD's solution and gradient on noisy, unequally weighted real-camera views."""
+    cams, poses = _real_setup()
+    cams32 = jax.tree.map(lambda a: a.astype(jnp.float32), cams)
+    poses = jnp.asarray(poses[:32], jnp.float32)
+    rng = np.random.default_rng(1)
+    uv = jax.vmap(lambda p: camlib.project_to_views(cams32, p))(poses)
+    uv = uv + jnp.asarray(rng.normal(size=uv.shape) * 2.0, jnp.float32)    # 2 px noise
+    w = jnp.asarray(rng.uniform(0.05, 1.0, uv.shape[:3]), jnp.float32)
+    w = w.at[:4, 1].set(0.0)                                                # a view dropped
+
+    def solve(null_vector):
+      f = lambda uv: triangulation.triangulate_views(cams32, uv, w[0], null_vector=null_vector)
+      rec = jax.vmap(lambda u, ww: triangulation.triangulate_views(
+          cams32, u, ww, null_vector=null_vector)[0])(uv, w)
+      return rec, jax.grad(lambda u: jnp.sum(f(u)[0] * jnp.arange(3.0)))(uv[0])
+    fast, g_fast = jax.jit(lambda: solve(None))()
+    svd, g_svd = jax.jit(lambda: solve(triangulation.svd_null_vector))()
+    self.assertGreater(float(jnp.abs(svd - poses).max()), 5.0)   # the noise matters
+    np.testing.assert_allclose(fast, svd, atol=0.05)             # mm
+    np.testing.assert_allclose(g_fast, g_svd, rtol=2e-3, atol=2e-3 * float(jnp.abs(g_svd).max()))
