@@ -8,7 +8,7 @@ import numpy as np
 
 from configs import smoke
 from mvssl import losses
-from tests.fixtures.batches import synthetic_batch
+from mvssl.data.synthetic import synthetic_batch
 
 
 class LossTest(chex.TestCase):

@@ -23,6 +23,19 @@ class ModelTest(chex.TestCase):
     out = deconv(x)
     self.assertEqual(out.shape, (2, 12, 14, 5))
     np.testing.assert_allclose(out, ref, atol=1e-5)
+    # ... and so are its gradients with respect to the input and the kernel.
+    g = jax.random.normal(jax.random.key(1), out.shape)
+
+    graphdef, params = nnx.split(deconv)                                   # one leaf: the kernel
+
+    def ours(x, k):
+      return jnp.sum(nnx.merge(graphdef, jax.tree.map(lambda _: k, params))(x) * g)
+    want = jax.grad(lambda x, k: jnp.sum(jax.lax.conv_transpose(
+        x, k, (2, 2), padding=[(2, 2), (2, 2)], dimension_numbers=('NHWC', 'HWIO', 'NHWC')) * g),
+                    argnums=(0, 1))(x, k)
+    got = jax.grad(ours, argnums=(0, 1))(x, k)
+    for a, b in zip(got, want):
+      np.testing.assert_allclose(a, b, atol=1e-4, rtol=1e-4)
 
   def test_integral_pose_net_shapes(self):
     model = pose_net.IntegralPoseNet(num_joints=17, depth_bins=16, resnet_depth=18,

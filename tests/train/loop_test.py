@@ -20,7 +20,7 @@ from mvssl.train import heatmap_family
 from mvssl.train import loop
 from mvssl.train import state as state_lib
 from mvssl.train import summaries
-from tests.fixtures.batches import synthetic_batch
+from mvssl.data.synthetic import synthetic_batch
 
 
 class Crash(Exception):

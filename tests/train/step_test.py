@@ -15,7 +15,7 @@ from mvssl.models import pose_net
 from mvssl.train import families
 from mvssl.train import state as state_lib
 from mvssl.train import step as step_lib
-from tests.fixtures.batches import synthetic_batch
+from mvssl.data.synthetic import synthetic_batch
 
 def nnx_params(model):
   return nnx.split(model, nnx.Param, nnx.BatchStat)[1]

@@ -13,7 +13,7 @@ from mvssl.train import families
 from mvssl.train import heatmap_family
 from mvssl.train import runs
 from mvssl.train import stages
-from tests.fixtures.batches import synthetic_batch
+from mvssl.data.synthetic import synthetic_batch
 
 
 def _split(n=3000, v=4, j=17):
