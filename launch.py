@@ -16,7 +16,13 @@ from ml_collections import config_flags
 FLAGS = flags.FLAGS
 flags.DEFINE_string('workdir', None, 'Directory for data, checkpoints, P-GT and results.')
 config_flags.DEFINE_config_file('config', None, 'Training configuration.', lock_config=True)
-flags.DEFINE_bool('distributed', False, 'Call jax.distributed.initialize() (multi-host runs).')
+flags.DEFINE_bool('distributed', False, 'Call jax.distributed.initialize() (multi-host runs); '
+                  'on a TPU pod or a SLURM / Open MPI cluster it finds its peers itself.')
+flags.DEFINE_string('coordinator', None, 'With --distributed elsewhere: host:port of process 0.')
+flags.DEFINE_integer('num_processes', None, 'With --coordinator: how many processes take part.')
+flags.DEFINE_integer('process_id', None, 'With --coordinator: this process, 0 .. N-1.')
+flags.DEFINE_integer('cpu_devices', 0, 'Run on this many CPU devices (0: the platform default); '
+                     'e.g. to try multi-device or multi-process runs on one machine.')
 flags.DEFINE_bool('debug', False, 'Show the traceback of an error instead of its one line.')
 flags.mark_flags_as_required(['config', 'workdir'])
 
@@ -48,8 +54,14 @@ def main(argv):
     logging.getLogger('asyncio').setLevel(logging.CRITICAL)   # the error reaches us too and is
     logging.getLogger('absl').addFilter(_no_orbax_traceback)    # said in one line at the end
   import jax  # noqa: PLC0415 (after logging setup)
+  if FLAGS.cpu_devices:
+    jax.config.update('jax_platforms', 'cpu')
+    jax.config.update('jax_num_cpu_devices', FLAGS.cpu_devices)
   if FLAGS.distributed:
-    jax.distributed.initialize()
+    # CPU devices of different processes talk through gloo (the GPU/TPU backends bring theirs).
+    jax.config.update('jax_cpu_collectives_implementation', 'gloo')
+    jax.distributed.initialize(coordinator_address=FLAGS.coordinator,
+                               num_processes=FLAGS.num_processes, process_id=FLAGS.process_id)
   from mvssl import main as mvssl_main  # noqa: PLC0415 (after logging setup)
   logging.getLogger('mvssl').info('JAX %s on %d %s device(s)', jax.__version__,
                                   jax.device_count(), jax.devices()[0].platform)

@@ -62,15 +62,25 @@ def check_devices(log: logging.Logger | None = None) -> list[str]:
   return warnings
 
 
+def local_size(mesh) -> int:
+  """The mesh's devices in this process (all of them in a single-process run)."""
+  return mesh.local_mesh.size
+
+
 def shard_batch(batch, mesh):
-  """Host numpy batch -> global arrays split along the leading axis over 'data'."""
+  """This process's numpy batch -> global arrays split along the leading axis over 'data' (with
+  several processes, each passes its own rows; the global batch is their concatenation)."""
   sharding = NamedSharding(mesh, P(AXIS))
+  n = local_size(mesh)
   def put(x):
     x = np.asarray(x)
-    if x.shape[0] % mesh.size:
-      raise ValueError(f'batch dimension {x.shape[0]} is not divisible by {mesh.size} devices')
+    if x.shape[0] % n:
+      raise ValueError(f'batch dimension {x.shape[0]} is not divisible by {n} devices')
     return jax.make_array_from_process_local_data(sharding, x)
-  return jax.tree.map(put, batch)
+  # An intended transfer (with several processes JAX counts it as implicit, which a caller's
+  # transfer_guard('disallow') around the step would refuse).
+  with jax.transfer_guard_host_to_device('allow'):
+    return jax.tree.map(put, batch)
 
 
 def replicate(tree, mesh):
@@ -78,8 +88,18 @@ def replicate(tree, mesh):
 
   Always a copy (``may_alias=False``): the train step donates its state, and donation must not
   delete arrays the caller still holds (e.g. the Base parameters a fine-tune starts from).
+  With several processes, arrays held by this process alone (e.g. restored from a checkpoint)
+  go through the host, since every process holds the same values: CPU backends have no
+  cross-host device transfer.
   """
-  return jax.device_put(tree, NamedSharding(mesh, P()), may_alias=False)
+  sharding = NamedSharding(mesh, P())
+  multi = jax.process_count() > 1
+
+  def put(x):
+    if multi and not (isinstance(x, jax.Array) and not x.is_fully_addressable):
+      x = np.asarray(x)
+    return jax.device_put(x, sharding, may_alias=False)
+  return jax.tree.map(put, tree)
 
 
 class DataParallel:
@@ -127,7 +147,7 @@ class DataParallel:
   def put_batch(self, batch):
     """Host numpy batch (leading axis B, divisible by the device count) -> device batch."""
     if self.mode == 'pmap':
-      n = self.mesh.size
+      n = local_size(self.mesh)
       for x in jax.tree.leaves(batch):
         if np.shape(x)[0] % n:
           raise ValueError(f'batch dimension {np.shape(x)[0]} is not divisible by {n} devices')

@@ -182,8 +182,8 @@ def prepare(make):
       b.download_and_prepare()
   if jax.process_count() > 1:
     multihost_utils.sync_global_devices(f'mvssl dataset {b.info.full_name}')
-    if not b.is_prepared():
-      b = make()
+    if jax.process_index() != 0:
+      b = make()     # opened anew: one made before process 0's build holds no splits
       if not b.is_prepared():
         raise FileNotFoundError(f'{b.data_dir}: process 0 built the dataset but process '
                                 f'{jax.process_index()} does not see it; data_dir must be a '
