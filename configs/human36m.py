@@ -15,7 +15,9 @@ interrupted build is redone, never half-used), then runs every stage. Layouts
 Split (paper): labeled S1,S5,S6 / unlabeled S7,S8 / test S9,S11 every 64th frame; the three
 damaged S9 sequences are left out unless --config.data.with_damaged=True. The fields of the data
 block are declared in configs/default.py (human36m_data).
-Step counts are for a GPU/TPU; ImageNet weights are not loaded (the trunk starts from scratch).
+Step counts are for a GPU/TPU. ImageNet weights: --config.model.init_from=torchvision:PATH (a
+torchvision ResNet-50 .pth or .safetensors; README "Paper scale"); without it the trunk starts
+from scratch.
 """
 
 from configs import default
