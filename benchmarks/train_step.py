@@ -6,9 +6,10 @@ For each input size S and depth D: the single-view integral model's step (ResNet
 256-channel deconvolutions, J x D volumes, 3D soft-argmax, L1 on the codec's targets, Adam; the
 same compiled step as training, :mod:`mvssl.train.step`) and G's step (the algebraic
 triangulation model: 2D heatmaps, confidences, the DLT and its loss) on 4-view frames, batch in
-frames (images = 4 x batch); then the PyTorch twin of the single-view model
-(:class:`mvssl.models.torch_reference.IntegralPoseNet`, the same layers; channels_last, and
-bfloat16 autocast on a GPU) with the same loss and optimizer. Each framework runs in its own
+frames (images = 4 x batch); then the PyTorch twins of both
+(:mod:`mvssl.models.torch_reference`, the same layers; G's DLT by batched ``torch.linalg.svd``
+with stand-in cameras; channels_last, and bfloat16 autocast on a GPU) with the same losses and
+optimizer. Each framework runs in its own
 process so that peak memory is its own: on a GPU the device's peak allocation, on CPU the peak
 resident memory of the process. ``--dtype bfloat16`` runs JAX's mixed precision
 (config.model.dtype). Needs torch for the comparison (pip install torch==2.13.0).
@@ -68,25 +69,38 @@ def run_jax(family, size, depth_bins, batch, steps, dtype):
               device=f'{dev.device_kind} ({dev.platform})', version=f'JAX {jax.__version__}')
 
 
-def run_torch(size, depth_bins, batch, steps):
+def run_torch(family, size, depth_bins, batch, steps):
   import torch
   sys.path.insert(0, ROOT)
   from mvssl.models import torch_reference
   cuda = torch.cuda.is_available()
   dev = torch.device('cuda' if cuda else 'cpu')
-  model = torch_reference.IntegralPoseNet(depth_bins=depth_bins).to(dev)
-  model = model.to(memory_format=torch.channels_last).train()
+  g = torch.Generator(device='cpu').manual_seed(0)
+  n, h = batch * 4, size // 4
+  if family == 'integral':
+    model = torch_reference.IntegralPoseNet(depth_bins=depth_bins)
+    target = (torch.rand(n, 17, 3, generator=g) * torch.tensor([h, h, depth_bins])).to(dev)
+  else:
+    model = torch_reference.AlgebraicTriangulationNet()
+    target = (torch.rand(n, 17, 2, generator=g) * h).to(dev)
+    proj = torch.randn(batch, 4, 3, 4, generator=g).to(dev)          # stand-in cameras
+    target_3d = torch.randn(batch, 17, 3, generator=g).to(dev)
+  model = model.to(dev).to(memory_format=torch.channels_last).train()
   opt = torch.optim.Adam(model.parameters(), lr=5e-4)
-  n = batch * 4
-  x = torch.rand(n, 3, size, size, device=dev).contiguous(memory_format=torch.channels_last)
-  h = size // 4
-  target = torch.rand(n, 17, 3, device=dev) * torch.tensor([h, h, depth_bins], device=dev)
+  x = torch.rand(n, 3, size, size, generator=g).to(dev).contiguous(
+      memory_format=torch.channels_last)
 
   def step():
     opt.zero_grad(set_to_none=True)
     with torch.autocast('cuda', dtype=torch.bfloat16, enabled=cuda):
-      pred = model(x)
-    loss = (pred.float() - target).abs().mean()
+      out = model(x)
+    if family == 'integral':
+      loss = (out.float() - target).abs().mean()
+    else:   # G's loss: 2D L1 + 0.01 x 3D L1 of the confidence-weighted DLT
+      j2d, conf = out
+      pts = (j2d.float() * 4).reshape(batch, 4, 17, 2)
+      p3 = torch_reference.triangulate(proj, pts, conf.float().reshape(batch, 4, 17))
+      loss = (j2d.float() - target).abs().mean() + 0.01 * (p3 - target_3d).abs().mean()
     loss.backward()
     torch.nn.utils.clip_grad_norm_(model.parameters(), 10.0)
     opt.step()
@@ -131,8 +145,8 @@ def main():
   args = ap.parse_args()
   if args.child:
     size, d = map(int, args.sizes[0].split(':'))
-    if args.child == 'torch':
-      print(json.dumps(run_torch(size, d, args.batch, args.steps)))
+    if args.child.startswith('torch_'):
+      print(json.dumps(run_torch(args.child[6:], size, d, args.batch, args.steps)))
     else:
       print(json.dumps(run_jax(args.child, size, d, args.batch, args.steps, args.dtype)))
     return
@@ -144,8 +158,9 @@ def main():
     size, d = map(int, spec.split(':'))
     rows = {}
     for what, label in (('integral', f'single-view, JAX {args.dtype}'),
-                        ('torch', 'single-view, PyTorch twin'),
-                        ('algebraic', f'G (algebraic), JAX {args.dtype}')):
+                        ('torch_integral', 'single-view, PyTorch twin'),
+                        ('algebraic', f'G (algebraic), JAX {args.dtype}'),
+                        ('torch_algebraic', 'G, PyTorch twin')):
       r = rows[what] = _child(args, what, size, d)
       if 'error' in r:
         print(f'{size:4d} {d:3d} {label:32s} {r["error"]}')
@@ -153,9 +168,10 @@ def main():
       print(f'{size:4d} {d:3d} {label:32s} {r["images_s"]:9.2f} {r["step_ms"]:9.0f} '
             f'{r["peak_mb"]:9.0f} {r["first_step_s"]:10.1f}  {r["device"]}, {r["version"]}',
             flush=True)
-    if 'images_s' in rows['integral'] and 'images_s' in rows['torch']:
-      print(f'{"":9s}single-view JAX / PyTorch images/s: '
-            f'{rows["integral"]["images_s"] / rows["torch"]["images_s"]:.2f}x')
+    for fam in ('integral', 'algebraic'):
+      if 'images_s' in rows[fam] and 'images_s' in rows['torch_' + fam]:
+        print(f'{"":9s}{fam} JAX / PyTorch images/s: '
+              f'{rows[fam]["images_s"] / rows["torch_" + fam]["images_s"]:.2f}x')
 
 
 if __name__ == '__main__':

@@ -125,3 +125,44 @@ class IntegralPoseNet(nn.Module):
     y = self.head(self.backbone.features(x))
     b, _, h, w = y.shape
     return soft_argmax_3d(y.reshape(b, self.joints, self.depth_bins, h, w).float())
+
+
+def soft_argmax_2d(logits):
+  """[N, J, H, W] -> [N, J, 2] (x, y) expected cell."""
+  n, j, h, w = logits.shape
+  p = torch.softmax(logits.reshape(n, j, -1), dim=-1).reshape(n, j, h, w)
+  ar = lambda k: torch.arange(k, dtype=p.dtype, device=p.device)
+  return torch.stack([(p.sum(2) * ar(w)).sum(-1), (p.sum(3) * ar(h)).sum(-1)], -1)
+
+
+def triangulate(proj, points, conf):
+  """Confidence-weighted DLT (Iskakov et al. 2019), batched: proj [B, V, 3, 4], points
+  [B, V, J, 2], conf [B, V, J] -> [B, J, 3]."""
+  rows = torch.cat([points[..., 0:1] * proj[:, :, None, 2] - proj[:, :, None, 0],
+                    points[..., 1:2] * proj[:, :, None, 2] - proj[:, :, None, 1]], 1)
+  a = (rows * torch.cat([conf, conf], 1)[..., None]).transpose(1, 2)     # [B, J, 2V, 4]
+  xh = torch.linalg.svd(a, full_matrices=False)[2][..., -1, :]
+  return xh[..., :3] / xh[..., 3:]
+
+
+class AlgebraicTriangulationNet(nn.Module):
+  """G in PyTorch (:class:`mvssl.models.pose_net.AlgebraicTriangulationNet`): images [N, 3, S, S]
+  -> (joints_2d [N, J, 2] cells of the S/4 grid, confidences [N, J] > 0)."""
+
+  def __init__(self, depth=50, width=64, joints=17, deconv=256, num_deconv=3):
+    super().__init__()
+    self.backbone = resnet(depth, width)
+    layers, cin = [], self.backbone.out_channels
+    for _ in range(num_deconv):
+      layers += [nn.ConvTranspose2d(cin, deconv, 4, stride=2, padding=1, bias=False),
+                 nn.BatchNorm2d(deconv), nn.ReLU(inplace=True)]
+      cin = deconv
+    self.head = nn.Sequential(*layers, nn.Conv2d(cin, joints, 1))
+    c = self.backbone.out_channels
+    self.conf = nn.Sequential(nn.Linear(c, max(32, c // 4)), nn.ReLU(),
+                              nn.Linear(max(32, c // 4), joints), nn.Softplus())
+
+  def forward(self, x):
+    feats = self.backbone.features(x)
+    conf = self.conf(feats.float().mean((2, 3))) + 1e-3
+    return soft_argmax_2d(self.head(feats).float()), conf

@@ -120,3 +120,24 @@ def test_wrong_file_names_the_tensor(tmp_path):
     open(tmp_path / 'w.npz', 'wb').close()
     tvw.read_state_dict(str(tmp_path / 'w.npz'))
   assert os.path.exists(tmp_path / 'w.npz')
+
+
+def test_torch_twins_of_the_networks_and_dlt():
+  """The PyTorch twins the benchmarks time: output shapes, and the batched DLT equals ours."""
+  from mvssl.geometry import triangulation
+  net = torch_reference.AlgebraicTriangulationNet(depth=18, width=8, deconv=16).eval()
+  with torch.no_grad():
+    j2d, conf = net(torch.rand(2, 3, 64, 64))
+  assert j2d.shape == (2, 17, 2) and bool((conf > 0).all())
+  integral = torch_reference.IntegralPoseNet(depth=18, width=8, depth_bins=8, deconv=16).eval()
+  with torch.no_grad():
+    assert integral(torch.rand(2, 3, 64, 64)).shape == (2, 17, 3)
+  rng = np.random.default_rng(0)
+  proj = rng.normal(size=(3, 4, 3, 4)).astype(np.float32)
+  pts = rng.normal(size=(3, 4, 17, 2)).astype(np.float32)
+  conf = rng.uniform(0.2, 1.0, size=(3, 4, 17)).astype(np.float32)
+  got = torch_reference.triangulate(*(torch.from_numpy(a) for a in (proj, pts, conf))).numpy()
+  import jax
+  want = jax.vmap(jax.vmap(triangulation.dlt_triangulate, in_axes=(1, None, 1)))(
+      jnp.asarray(pts), jnp.asarray(proj), jnp.asarray(conf))[0]
+  np.testing.assert_allclose(got, np.asarray(want), rtol=1e-3, atol=1e-3)
