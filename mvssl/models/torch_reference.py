@@ -107,18 +107,23 @@ def soft_argmax_3d(logits):
                       (p.sum((3, 4)) * ar(d)).sum(-1)], -1)
 
 
+def deconv_head(cin, out, channels=256, num_layers=3):
+  """num_layers x (ConvTranspose2d(k=4, s=2, p=1) + BN + ReLU), then a 1x1 convolution to out."""
+  layers = []
+  for _ in range(num_layers):
+    layers += [nn.ConvTranspose2d(cin, channels, 4, stride=2, padding=1, bias=False),
+               nn.BatchNorm2d(channels), nn.ReLU(inplace=True)]
+    cin = channels
+  return nn.Sequential(*layers, nn.Conv2d(cin, out, 1))
+
+
 class IntegralPoseNet(nn.Module):
   """The paper's single-view model in PyTorch: images [B, 3, S, S] -> joints [B, J, 3]."""
 
   def __init__(self, depth=50, width=64, joints=17, depth_bins=64, deconv=256, num_deconv=3):
     super().__init__()
     self.backbone = resnet(depth, width)
-    layers, cin = [], self.backbone.out_channels
-    for _ in range(num_deconv):
-      layers += [nn.ConvTranspose2d(cin, deconv, 4, stride=2, padding=1, bias=False),
-                 nn.BatchNorm2d(deconv), nn.ReLU(inplace=True)]
-      cin = deconv
-    self.head = nn.Sequential(*layers, nn.Conv2d(cin, joints * depth_bins, 1))
+    self.head = deconv_head(self.backbone.out_channels, joints * depth_bins, deconv, num_deconv)
     self.joints, self.depth_bins = joints, depth_bins
 
   def forward(self, x):
@@ -152,12 +157,7 @@ class AlgebraicTriangulationNet(nn.Module):
   def __init__(self, depth=50, width=64, joints=17, deconv=256, num_deconv=3):
     super().__init__()
     self.backbone = resnet(depth, width)
-    layers, cin = [], self.backbone.out_channels
-    for _ in range(num_deconv):
-      layers += [nn.ConvTranspose2d(cin, deconv, 4, stride=2, padding=1, bias=False),
-                 nn.BatchNorm2d(deconv), nn.ReLU(inplace=True)]
-      cin = deconv
-    self.head = nn.Sequential(*layers, nn.Conv2d(cin, joints, 1))
+    self.head = deconv_head(self.backbone.out_channels, joints, deconv, num_deconv)
     c = self.backbone.out_channels
     self.conf = nn.Sequential(nn.Linear(c, max(32, c // 4)), nn.ReLU(),
                               nn.Linear(max(32, c // 4), joints), nn.Softplus())
