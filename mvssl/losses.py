@@ -79,6 +79,31 @@ def l1_loss(pred: jax.Array, target: jax.Array, weight: jax.Array | None = None)
   return jnp.sum(per_joint * weight) / jnp.maximum(jnp.sum(weight), 1.0)
 
 
+SOFT_MSE_THRESHOLD = 400.0     # Iskakov et al.'s threshold (cm^2 after x0.1 scaling)
+SOFT_MSE_SCALE = 0.1           # mm -> cm
+
+
+def soft_thresholded_mse(pred: jax.Array, target: jax.Array, weight: jax.Array | None = None, *,
+                         threshold: float = SOFT_MSE_THRESHOLD, scale: float = SOFT_MSE_SCALE):
+  """Iskakov et al.'s 3D loss of the algebraic model ("KeypointsMSESmoothLoss"): per coordinate
+  e = (scale * (pred - target))^2, replaced by e^0.1 * threshold^0.9 where e > threshold (so
+  outliers pull with a vanishing force), summed over the weighted (joint, coordinate)s and divided
+  by 3 x max(1, sum of the joint weights).
+
+  Args:
+    pred, target: [..., J, 3] mm; weight: optional [..., J] (0 = invalid joint, left out).
+  Returns:
+    [] loss in (cm)^2-like units.
+  """
+  chex.assert_equal_shape([pred, target])
+  e = (scale * (pred - target)) ** 2
+  w = jnp.ones(e.shape[:-1], e.dtype) if weight is None else weight.astype(e.dtype)
+  e = e * w[..., None]
+  soft = jnp.maximum(e, threshold) ** 0.1 * threshold ** 0.9      # finite gradient everywhere
+  e = jnp.where(e > threshold, soft, e)
+  return jnp.sum(e) / (e.shape[-1] * jnp.maximum(jnp.sum(w), 1.0))
+
+
 def _abs_xyz(d: jax.Array, form: str) -> jax.Array:
   """|d| over the last axis: the mean (normalised form) or the sum (literal L1 norm)."""
   return jnp.sum(jnp.abs(d), axis=-1) if form == 'literal' else jnp.mean(jnp.abs(d), axis=-1)

@@ -5,8 +5,9 @@
   channels, reshaped to J volumes [D, H/4, W/4], and the 3D soft-argmax.
 * :class:`AlgebraicTriangulationNet` (Iskakov et al. 2019): the same trunk and deconvolution head
   with a 1x1 conv to J 2D heatmaps, the 2D soft-argmax, and a per-joint confidence head on the
-  pooled trunk features; the DLT over views happens in the algebraic family's loss
-  (:mod:`mvssl.train.families`).
+  trunk features; its variants (confidence head, multiplier, Gaussian targets, mixture block)
+  are :mod:`mvssl.models.g_heads`; the DLT over views happens in the algebraic family's loss
+  (:mod:`mvssl.train.heatmap_family`).
 
 :func:`heatmap_codec` gives the codec of the integral model's output (paper eq. 4-8 and Pi) from
 the model config: its stride is the trunk's /32 undone by the stride-2 deconvolutions.
@@ -23,6 +24,7 @@ import jax.numpy as jnp
 from flax import nnx
 
 from mvssl.geometry import heatmap
+from mvssl.models import g_heads
 from mvssl.models import resnet as resnet_lib
 from mvssl.ops import soft_argmax
 
@@ -125,26 +127,50 @@ class AlgebraicTriangulationNet(nnx.Module):
   """Per-view 2D joints and per-joint confidences for the algebraic triangulation model G.
 
   Call: images [N, H, W, 3] (N = B*V views) -> (joints_2d [N, J, 2] heatmap cells of the H/4 grid,
-  confidences [N, J] > 0).
+  confidences [N, J] > 0, aux {'heatmaps': [N, J, H/4, W/4] (logits for the coordinate target,
+  heatmap values for the Gaussian one), with the mixture block also 'components'
+  [N, J, M, H/4, W/4] and 'weights' [N, J, M]}). The 2D joints are the soft-argmax of
+  ``options.multiplier`` x heatmaps; ``options`` (:class:`mvssl.models.g_heads.GOptions`) picks
+  the confidence head and the mixture block (``mlp`` keeps the parameter names of mvssl's first
+  G, so its checkpoints restore).
   """
 
   def __init__(self, *, num_joints=17, resnet_depth=50, num_filters=64, deconv_channels=256,
                num_deconv=NUM_DECONV, axis_name=None, padding='same', dtype=None,
-               rngs: nnx.Rngs):
+               options: g_heads.GOptions = g_heads.GOptions(), rngs: nnx.Rngs):
+    g_heads.check(options)
+    self.options = options
     self.backbone = resnet_lib.resnet(resnet_depth, num_filters=num_filters, axis_name=axis_name,
                                       padding=padding, dtype=dtype, rngs=rngs)
     c = self.backbone.out_channels
-    self.head = DeconvHead(c, num_joints, channels=deconv_channels, num_layers=num_deconv,
-                           axis_name=axis_name, dtype=dtype, rngs=rngs)
-    self.conf_hidden = nnx.Linear(c, max(32, c // 4), rngs=rngs)
-    self.conf_out = nnx.Linear(max(32, c // 4), num_joints, rngs=rngs)
+    self.num_joints = num_joints
+    self.head = DeconvHead(c, num_joints * options.components, channels=deconv_channels,
+                           num_layers=num_deconv, axis_name=axis_name, dtype=dtype, rngs=rngs)
+    if options.conf_head == 'mlp':
+      self.conf_hidden = nnx.Linear(c, max(32, c // 4), rngs=rngs)
+      self.conf_out = nnx.Linear(max(32, c // 4), num_joints, rngs=rngs)
+    else:
+      self.conf = g_heads.ConfidenceConv(c, num_joints, axis_name=axis_name, dtype=dtype,
+                                         rngs=rngs)
+    if options.mixture:
+      self.mixture = g_heads.MixtureBlock(c, num_joints, options.components, rngs=rngs)
 
   def __call__(self, images, train: bool = False):
     feats = self.backbone(_normalise(images), train)
-    hm = self.head(feats, train).transpose(0, 3, 1, 2)                     # [N, J, h, w]
-    pooled = jnp.mean(feats.astype(jnp.float32), axis=(1, 2))
-    conf = self.conf_out(nnx.relu(self.conf_hidden(pooled)))
-    return soft_argmax.soft_argmax_2d(hm), nnx.softplus(conf) + 1e-3
+    hm = self.head(feats, train).transpose(0, 3, 1, 2)                # [N, J*M, h, w]
+    aux = {}
+    if self.options.mixture:
+      n, _, h, w = hm.shape
+      aux['components'] = hm.reshape(n, self.num_joints, self.options.components, h, w)
+      aux['weights'] = self.mixture(feats)
+      hm = g_heads.mix(aux['components'], aux['weights'])
+    aux['heatmaps'] = hm
+    if self.options.conf_head == 'mlp':
+      pooled = jnp.mean(feats.astype(jnp.float32), axis=(1, 2))
+      conf = nnx.softplus(self.conf_out(nnx.relu(self.conf_hidden(pooled)))) + 1e-3
+    else:
+      conf = self.conf(feats, train)
+    return soft_argmax.soft_argmax_2d(hm * self.options.multiplier), conf, aux
 
 
 MODELS = dict(integral=IntegralPoseNet, algebraic=AlgebraicTriangulationNet)
@@ -157,7 +183,8 @@ def build(family: str, model_config, *, axis_name=None, seed=0) -> nnx.Module:
 
   ``model_config.padding`` ('same' | 'torchvision', :mod:`mvssl.models.resnet`) and
   ``model_config.dtype`` ('float32' | 'bfloat16': the convolutions' computation dtype; parameters,
-  soft-argmax, DLT and losses stay float32) shape the trunk and head.
+  soft-argmax, DLT and losses stay float32) shape the trunk and head; ``model_config.g`` the
+  variant of G (:mod:`mvssl.models.g_heads`).
 
   Raises:
     ValueError: for an unknown family.
@@ -171,6 +198,8 @@ def build(family: str, model_config, *, axis_name=None, seed=0) -> nnx.Module:
                 padding=model_config.padding, dtype=DTYPES[model_config.dtype], rngs=rngs)
   if family == 'integral':
     common['depth_bins'] = model_config.depth_bins
+  else:
+    common['options'] = g_heads.options(model_config.g)
   return MODELS[family](**common)
 
 

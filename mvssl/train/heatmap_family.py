@@ -19,7 +19,9 @@ import tqdm
 from flax import nnx
 
 from mvssl import losses
+from mvssl.geometry import gaussian_heatmap
 from mvssl.geometry import triangulation
+from mvssl.models import g_heads
 
 
 def _flat(x):
@@ -53,32 +55,72 @@ def integral_loss(model, batch, codec, weights, rng=None, mvc_options=losses.Mvc
 
 
 def algebraic_forward(model, batch, codec, train: bool):
-  """G: per-view 2D joints + confidences -> confidence-weighted DLT.
+  """G: per-view 2D joints + confidences -> confidence-weighted DLT (confidences normalised over
+  views for the ``conv`` head, as Iskakov et al.; outside training the 2D joints are decoded as
+  ``model.options.decode`` says).
 
   Returns:
     (world pose [b, J, 3] mm, aux {'j2d' [b, V, J, 2] heatmap cells, 'conf' [b, V, J],
-    'valid' [b, J]}).
+    'valid' [b, J], 'heatmaps' [b, V, J, h, w] and, with the mixture block, 'components'
+    [b, V, J, M, h, w] and 'weights' [b, V, J, M]}).
   """
   b, v = batch['images'].shape[:2]
-  j2d, conf = model(_flat(batch['images']), train=train)
-  j2d = j2d.reshape((b, v) + j2d.shape[1:])
-  conf = conf.reshape((b, v) + conf.shape[1:]) * batch['view_valid'][..., None]
+  j2d, conf, extra = model(_flat(batch['images']), train=train)
+  unflat = lambda x: x.reshape((b, v) + x.shape[1:])                        # noqa: E731
+  j2d, conf = unflat(j2d), unflat(conf) * batch['view_valid'][..., None]
+  if not train and model.options.decode == 'argmax':     # Simple Baselines' decoding
+    j2d = gaussian_heatmap.argmax_subpixel(unflat(extra['heatmaps']))
+  if model.options.conf_head == 'conv':
+    conf = g_heads.normalise_over_views(conf, batch['view_valid'])
   pose, valid = triangulation.triangulate_batch(batch['cams'], j2d * codec.stride, conf)
-  return pose, dict(j2d=j2d, conf=conf, valid=valid)
+  return pose, dict(j2d=j2d, conf=conf, valid=valid, **{k: unflat(x) for k, x in extra.items()})
+
+
+def _loss_2d(opts: g_heads.GOptions, aux: dict, target_2d, w):
+  """G's 2D term: L1 of the soft-argmax coordinates (cells) or the Gaussian heatmap MSE
+  (:func:`mvssl.geometry.gaussian_heatmap.heatmap_mse`; with the mixture block, each component
+  toward its own sigma plus the mixture toward the same mixture of the targets, weights held)."""
+  if opts.target == 'coordinates':
+    return jnp.sum(jnp.abs(aux['j2d'] - target_2d) * w[..., None, None]) / jnp.maximum(
+        jnp.sum(w) * target_2d.shape[-2] * 2, 1.0)
+  shape = aux['heatmaps'].shape[-2:]
+  j = target_2d.shape[-2]
+  sigma = gaussian_heatmap.joint_sigmas(opts.sigma, j, shape[0])
+  if not opts.mixture:
+    return gaussian_heatmap.heatmap_mse(
+        aux['heatmaps'], gaussian_heatmap.gaussian_targets(target_2d, sigma, shape), w)
+  fixed = gaussian_heatmap.joint_sigmas(opts.fixed_sigma, j, shape[0])
+  targets = jnp.stack([gaussian_heatmap.gaussian_targets(target_2d, s, shape)
+                       for s in (fixed, sigma)], axis=-3)                    # [b, V, J, M, h, w]
+  per_component = sum(gaussian_heatmap.heatmap_mse(aux['components'][..., m, :, :],
+                                                   targets[..., m, :, :], w)
+                      for m in range(targets.shape[-3]))
+  mixed = g_heads.mix(targets.reshape((-1,) + targets.shape[2:]),
+                      jax.lax.stop_gradient(aux['weights']).reshape((-1,) + aux['weights'].shape[2:]))
+  return per_component + gaussian_heatmap.heatmap_mse(
+      aux['heatmaps'], mixed.reshape(aux['heatmaps'].shape), w)
 
 
 def algebraic_loss(model, batch, codec, weights, rng=None, mvc_options=None):
-  """l1 * 2D L1 (heatmap cells) + mm_3d * 3D L1 of the triangulated pose (mm); ``rng`` and
-  ``mvc_options`` unused (G has one pose per frame: nothing to make consistent)."""
+  """l1 * G's 2D term (:func:`_loss_2d`) + mm_3d * its 3D term on the triangulated pose: L1 (mm)
+  or Iskakov et al.'s soft-thresholded MSE (:func:`mvssl.losses.soft_thresholded_mse`), over the
+  joints the DLT could triangulate (>= 2 views with weight) only. ``rng`` and ``mvc_options``
+  unused (G has one pose per frame: nothing to make consistent). The 2D and 3D terms are
+  computed only when their weight is non-zero."""
   del rng, mvc_options
+  opts = model.options
   pose, aux = algebraic_forward(model, batch, codec, train=True)
   target_2d = codec.encode_batch(batch['cams'], batch['pose_3d'])[0][..., :2]
-  w = batch['view_valid'][..., None, None].astype(pose.dtype)
-  l2d = jnp.sum(jnp.abs(aux['j2d'] - target_2d) * w) / jnp.maximum(
-      jnp.sum(w) * target_2d.shape[-2] * 2, 1.0)
-  l3d = jnp.mean(jnp.abs(pose - batch['pose_3d']))
-  mpjpe = jnp.mean(jnp.linalg.norm(pose - batch['pose_3d'], axis=-1))
-  return weights.l1 * l2d + weights.mm_3d * l3d, dict(l2d=l2d, l3d_mm=l3d, mpjpe_mm=mpjpe)
+  w = batch['view_valid'].astype(pose.dtype)
+  l2d = _loss_2d(opts, aux, target_2d, w) if weights.l1 else jnp.zeros(())
+  joint_w = aux['valid'].astype(pose.dtype)
+  if opts.loss_3d == 'l1':
+    l3d = losses.l1_loss(pose, batch['pose_3d'], joint_w)
+  else:
+    l3d = losses.soft_thresholded_mse(pose, batch['pose_3d'], joint_w)
+  err = jnp.linalg.norm(pose - batch['pose_3d'], axis=-1)
+  mpjpe = jnp.sum(err * joint_w) / jnp.maximum(jnp.sum(joint_w), 1.0)
+  return weights.l1 * l2d + weights.mm_3d * l3d, dict(l2d=l2d, l3d=l3d, mpjpe_mm=mpjpe)
 
 
 @functools.partial(jax.jit, static_argnums=(0,))
@@ -128,3 +170,24 @@ def predict_triangulated(state, d: dict, codec, batch_frames: int = 16, desc: st
     poses.append(np.asarray(p))
     valid.append(np.asarray(aux['valid']))
   return np.concatenate(poses), np.concatenate(valid)
+
+
+@functools.partial(jax.jit, static_argnums=(0,))
+def _views_2d(graphdef, params, batch_stats, images):
+  model = nnx.merge(graphdef, params, batch_stats)
+  j2d, _, aux = model(images, train=False)
+  return j2d, gaussian_heatmap.argmax_subpixel(aux['heatmaps'])
+
+
+def predict_views_2d(state, d: dict, codec, batch_frames: int = 16) -> dict:
+  """G's per-view stage over a split: the 2D joints of every view in crop pixels, decoded both
+  ways. -> {'soft_argmax': [N, V, J, 2] px, 'argmax': [N, V, J, 2] px}."""
+  out = dict(soft_argmax=[], argmax=[])
+  n = len(d['images'])
+  for i in range(0, n, batch_frames):
+    imgs = d['images'][i:i + batch_frames]
+    soft, hard = _views_2d(state.graphdef, state.params, state.batch_stats,
+                           imgs.reshape((-1,) + imgs.shape[2:]))
+    for k, x in (('soft_argmax', soft), ('argmax', hard)):
+      out[k].append(np.asarray(x).reshape(imgs.shape[:2] + x.shape[1:]) * codec.stride)
+  return {k: np.concatenate(v) for k, v in out.items()}

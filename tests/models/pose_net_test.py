@@ -48,8 +48,9 @@ class ModelTest(chex.TestCase):
   def test_algebraic_net_shapes(self):
     model = pose_net.AlgebraicTriangulationNet(num_joints=17, resnet_depth=18, num_filters=8,
                                                deconv_channels=16, rngs=nnx.Rngs(0))
-    j2d, conf = model(jnp.zeros((3, 64, 64, 3)), train=True)
+    j2d, conf, aux = model(jnp.zeros((3, 64, 64, 3)), train=True)
     self.assertEqual(j2d.shape, (3, 17, 2))
+    self.assertEqual(aux['heatmaps'].shape, (3, 17, 16, 16))
     self.assertTrue(bool(jnp.all(conf > 0)))
 
   @parameterized.parameters((18, 512), (34, 512), (50, 2048), (101, 2048), (152, 2048))
