@@ -1,6 +1,6 @@
-"""3D pose metrics (mm): MPJPE, PA-MPJPE, N-MPJPE, PCK3D, AUC.
+"""Pose metrics: 3D (mm) MPJPE, PA-MPJPE, N-MPJPE, PCK3D, AUC; 2D (px) error and PCK in the crop.
 
-All take predictions and ground truth of shape [..., J, 3] (mm) and return per-pose values of
+The 3D ones take predictions and ground truth of shape [..., J, 3] (mm) and return per-pose values of
 shape [...] (mean over joints), so that per-camera or per-action averages are plain means.
 Protocol #1 (MPJPE) and #2 (PA-MPJPE) as in Martinez et al. 2017 / Pavllo et al. 2019;
 N-MPJPE (scale-only alignment) as in Rhodin et al. 2018; PCK3D@150 mm and AUC over 0-150 mm in
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 PCK_THRESHOLD_MM = 150.0
 DECOMPOSITION = ('disagreement', 'consensus_mpjpe', 'view_specific', 'lateral', 'depth',
@@ -153,3 +154,32 @@ def multiview_decomposition(world: jax.Array, gt: jax.Array, R: jax.Array,
       depth=jnp.abs(err_cam[..., 2]).mean(-1),
       pose_scale=size(pred) / jnp.maximum(size(ref), 1e-6))
   return {k: jnp.where(seen, x, jnp.nan) for k, x in out.items()}
+
+
+PCK2D_FRACTIONS = (0.05, 0.1, 0.2)   # of the box size (the crop side)
+
+
+def scores_2d(pred: np.ndarray, gt: np.ndarray, seen: np.ndarray, box_px: float,
+              fractions=PCK2D_FRACTIONS) -> dict:
+  """2D scores of per-view joint predictions in the crop (the per-view stage of G).
+
+  Args:
+    pred, gt: [N, V, J, 2] px in the crop; seen: [N, V] bool (views recorded); box_px: the box
+      size (crop side, px) the PCK thresholds are fractions of.
+  Returns:
+    {'px': mean pixel error, 'pck@F': fraction of joints within F * box_px for each F,
+    'per_joint_px': [J], 'per_joint_pck@F': [J]}, over the seen views.
+  Raises:
+    ValueError: for mismatched shapes or no seen view.
+  """
+  if pred.shape != gt.shape or pred.shape[:2] != seen.shape:
+    raise ValueError(f'pred {pred.shape}, gt {gt.shape} and seen {seen.shape} do not match')
+  if not np.any(seen):
+    raise ValueError('no recorded view to score')
+  err = np.linalg.norm(np.asarray(pred, np.float64) - gt, axis=-1)[np.asarray(seen, bool)]
+  out = {'px': float(np.mean(err)), 'per_joint_px': np.mean(err, axis=0)}
+  for f in fractions:
+    hit = err < f * box_px
+    out[f'pck@{f:g}'] = float(np.mean(hit))
+    out[f'per_joint_pck@{f:g}'] = np.mean(hit, axis=0)
+  return out

@@ -107,3 +107,21 @@ class MetricsTest(chex.TestCase):
                                              jnp.asarray(R), jnp.asarray([[True, False]]))
     self.assertTrue(np.isnan(np.asarray(masked['lateral'])[0, 1]))
     np.testing.assert_allclose(np.asarray(masked['consensus_mpjpe'])[0, 0], 0.0, atol=1e-4)
+
+  def test_scores_2d_by_hand(self):
+    # 1 frame, 2 views (the second not recorded), 3 joints; box 100 px: PCK at 5 / 10 / 20 px.
+    gt = np.zeros((1, 2, 3, 2))
+    pred = gt.copy()
+    pred[0, 0, :, 0] = [3.0, 8.0, 30.0]        # errors 3, 8, 30 px in the recorded view
+    pred[0, 1] = 1000.0                         # an unrecorded view: ignored
+    out = metrics.scores_2d(pred, gt, np.array([[True, False]]), box_px=100.0)
+    self.assertAlmostEqual(out['px'], (3 + 8 + 30) / 3)
+    self.assertAlmostEqual(out['pck@0.05'], 1 / 3)
+    self.assertAlmostEqual(out['pck@0.1'], 2 / 3)
+    self.assertAlmostEqual(out['pck@0.2'], 2 / 3)
+    np.testing.assert_allclose(out['per_joint_px'], [3.0, 8.0, 30.0])
+    np.testing.assert_allclose(out['per_joint_pck@0.1'], [1.0, 1.0, 0.0])
+    with self.assertRaisesRegex(ValueError, 'no recorded view'):
+      metrics.scores_2d(pred, gt, np.zeros((1, 2), bool), box_px=100.0)
+    with self.assertRaisesRegex(ValueError, 'do not match'):
+      metrics.scores_2d(pred[:, :1], gt, np.ones((1, 2), bool), box_px=100.0)

@@ -2,7 +2,8 @@
 
 Per-view families (the integral model) are scored per camera: each view's prediction mapped to
 world with the GT root depth (Pi), MPJPE / PA-MPJPE / N-MPJPE / PCK3D / AUC, views a camera did
-not record left out. Multi-view families (G) are scored on their triangulated pose. The P-GT's
+not record left out. Multi-view families (G) are scored on their triangulated pose and their
+per-view 2D stage (crop px, PCK of the crop side; :func:`views_2d`). The P-GT's
 own accuracy (against the hidden GT, where the unlabeled data has one) is added when present,
 and the paired bootstrap interval of consecutive columns (e.g. L1-only - Base, Ours - L1-only)
 over the test frames of this one run.
@@ -28,6 +29,7 @@ from mvssl import stats
 from mvssl.data import arrays as arrays_lib
 from mvssl.train import families
 from mvssl.train import figures
+from mvssl.train import heatmap_family
 from mvssl.train import report
 from mvssl.train import runs as runs_lib
 from mvssl.train import stages
@@ -135,6 +137,8 @@ def evaluate(ctx: Context, split: str = 'test') -> dict:
     else:                                                             # [N, J, 3]
       results['triangulated'][run.label] = {
           k: float(np.mean(v)) for k, v in metrics_lib.all_metrics(pred, gt).items()}
+      if 'images' in d:
+        results.setdefault('views_2d', {})[run.label] = views_2d(ctx, run, d)
     results['runs'][run.label] = dict(name=run.name, report=run.report, order=run.order,
                                       description=runs_lib.describe(run, ctx.schedule(run)))
   pgt_path = ctx.pgt_path()
@@ -154,6 +158,23 @@ def evaluate(ctx: Context, split: str = 'test') -> dict:
       with open(os.path.join(ctx.workdir, f'{prefix}results.json'), 'w') as f:
         json.dump(results, f, indent=2)
   return results
+
+
+def views_2d(ctx: Context, run, d: dict) -> dict:
+  """The 2D scores of a multi-view run's per-view stage on split ``d`` (every recorded view,
+  both decoders): {decoder: {'px', 'pck@0.05', 'pck@0.1', 'pck@0.2', 'per_joint_px': {joint: px},
+  'per_joint_pck@0.1': {joint: fraction}}} (:func:`mvssl.metrics.scores_2d`; PCK thresholds are
+  fractions of the crop side, the box the crop was cut from)."""
+  codec = ctx.codec(run)
+  gt = np.asarray(codec.encode_split(d['cams'], d['pose_3d'])[0])[..., :2] * codec.stride
+  names = figures.joint_names(gt.shape[-2])
+  out = {}
+  for decoder, pred in heatmap_family.predict_views_2d(ctx.restore(run.name), d, codec).items():
+    s = metrics_lib.scores_2d(pred, gt, d['view_valid'], float(ctx.config.model.image_size))
+    out[decoder] = {k: (dict(zip(names, map(float, v))) if k.startswith('per_joint') else v)
+                    for k, v in s.items() if k in ('px', 'per_joint_px', 'per_joint_pck@0.1')
+                    or (k.startswith('pck@'))}
+  return out
 
 
 def draw(ctx: Context, d: dict, results: dict, drawn: dict) -> None:

@@ -91,6 +91,11 @@ def markdown(results: dict, title: str = 'mvssl') -> str:
   for m, r in results['triangulated'].items():
     md.append(f'{m} (multi-view, all views triangulated) on the test split: MPJPE '
               f'{r["mpjpe"]:.1f} mm, PA-MPJPE {r["pa_mpjpe"]:.1f} mm.')
+  for m, per in results.get('views_2d', {}).items():
+    md.append(f'{m}, its per-view 2D stage on the test split (crop px; PCK of the crop side): ' +
+              '; '.join(f'{dec} {r["px"]:.2f} px, PCK@0.05/0.1/0.2 {100 * r["pck@0.05"]:.1f} / '
+                        f'{100 * r["pck@0.1"]:.1f} / {100 * r["pck@0.2"]:.1f} %'
+                        for dec, r in per.items()) + '.')
   if 'actions' in results:
     md += ['', per_action_table(results)]
   if 'subjects' in results:
