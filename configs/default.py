@@ -170,7 +170,8 @@ def get_config(arg=None):
   c = ConfigDict()
   # heading of the report
   c.title = 'mvssl embedded default (procedural poses, procedural 4-camera rig)'
-  c.experiment = 'paper'     # paper | pose2sim (configs/pose2sim.py) | study (configs/study.py)
+  # paper | pose2sim (configs/pose2sim.py) | study (configs/study.py) | g_variants
+  c.experiment = 'paper'
   # all | build | pseudo_label | evaluate | the name of one run of c.runs
   c.stage = 'all'
   c.seed = 0                 # model init and data order
@@ -204,6 +205,12 @@ def get_config(arg=None):
   st.groups = ()             # ((heading, (run, ...)), ...): the tables of study.md
   st.pairs = ()              # ((run a, run b), ...): further paired intervals a - b
 
+  c.g_variants = gv = ConfigDict()   # the G-variants experiment (configs/g_variants.py)
+  gv.variants = ()           # ((name, label, ((dotted config path, value), ...)), ...)
+  gv.reference = 'current'   # the variant Ours of every other one is compared with
+  gv.column = 'ours'         # the per-view run each variant's P-GT fine-tunes
+  gv.shared = ('base',)      # runs no variant changes: trained once per seed, then copied
+
   c.pose2sim = ConfigDict()  # the pose2sim experiment (configs/pose2sim.py)
   # fraction of the recording's frames (the last ones) kept out of fine-tuning, reported apart
   c.pose2sim.holdout_fraction = 0.0
@@ -226,6 +233,21 @@ def get_config(arg=None):
   m.padding = 'same'
   m.dtype = 'float32'        # float32 | bfloat16: convolutions' compute dtype (mixed precision)
   m.init_from = ''           # '' (scratch) | torchvision:PATH (ImageNet .pth / .safetensors trunk)
+  # The multi-view model G's variant (mvssl.models.g_heads; Iskakov et al. 2019 "LT", Ong et al.
+  # joint-adaptive heatmaps); the README's G-variants table (configs/g_variants.py) measures each.
+  m.g = mg = ConfigDict()
+  mg.conf_head = 'mlp'       # mlp (pooled features, softplus) | conv (LT: conv blocks, sigmoid,
+                             # normalised over views + 1e-5)
+  mg.multiplier = 1.0        # heatmap x this before the 2D soft-argmax (LT: 100)
+  mg.target = 'coordinates'  # 2D term: coordinates (L1 of the soft-argmax, cells) | gaussian
+                             # (MSE to Gaussian heatmaps, Simple Baselines)
+  mg.sigma = '2.0'           # gaussian: fixed sigma, or set1 | set2 (joint-adaptive, Ong et al.);
+                             # in cells of a 64-row heatmap, scaled to ours
+  mg.fixed_sigma = '2.0'     # gaussian + mixture: the fixed-sigma component
+  mg.mixture = False         # gaussian: Gaussian Mixture Block (fixed + adaptive components)
+  mg.loss_3d = 'l1'          # l1 (mm, invalid joints masked) | soft_mse (LT: soft-thresholded MSE
+                             # on cm, threshold 400)
+  mg.decode = 'soft_argmax'  # 2D decoding of predictions: soft_argmax | argmax (sub-pixel)
   m.lifting = ml = ConfigDict()   # the lifting network (Martinez et al. 2017; family lifting)
   ml.hidden = 1024           # width of the linear layers
   ml.num_blocks = 2          # residual blocks of two linear layers

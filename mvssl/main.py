@@ -3,30 +3,35 @@ experiment that ``config.experiment`` names (launch.py calls it).
 
 Experiments: ``paper`` (:mod:`mvssl.experiments.paper`, the method and its table),
 ``pose2sim`` (:mod:`mvssl.experiments.pose2sim`, the real recording without 3D labels) and
-``study`` (:mod:`mvssl.experiments.study`, the reproduction study over variants and seeds). Imports
+``study`` (:mod:`mvssl.experiments.study`, the reproduction study over variants and seeds) and
+``g_variants`` (:mod:`mvssl.experiments.g_variants`, variants of the multi-view model G). Imports
 point one way: geometry/ops <- models/losses <- data <- train <- experiments <- main.
 """
 
 from __future__ import annotations
 
-import logging
 import os
 
 from mvssl import parallel
 from mvssl.data import sources
+from mvssl.experiments import g_variants
 from mvssl.experiments import paper
 from mvssl.experiments import pose2sim
 from mvssl.experiments import seeds
 from mvssl.experiments import study
+from mvssl.geometry import gaussian_heatmap
+from mvssl.models import g_heads
 from mvssl.models import pose_net
 from mvssl.models import resnet
 from mvssl.models import torchvision_weights
 from mvssl.train import context
+from mvssl.train.checkpointing import record_config  # noqa: F401  (main.record_config)
 from mvssl.train import runs
 from mvssl.train import stages
 from mvssl.train import state
 
-EXPERIMENTS = dict(paper=paper.run, pose2sim=pose2sim.run, study=study.run)
+EXPERIMENTS = dict(paper=paper.run, pose2sim=pose2sim.run, study=study.run,
+                   g_variants=g_variants.run)
 
 
 def _one_of(field: str, value, allowed) -> None:
@@ -70,47 +75,23 @@ def validate(config) -> None:
     if config.model.padding != 'torchvision':
       raise ValueError("config.model.init_from loads torchvision weights: set "
                        "config.model.padding='torchvision' (the padding they were trained with)")
+  g_heads.check(g_heads.options(config.model.g))
+  if config.model.g.target == 'gaussian':
+    for field in ('sigma', 'fixed_sigma'):
+      try:
+        gaussian_heatmap.joint_sigmas(str(config.model.g[field]), config.model.num_joints, 64)
+      except ValueError as e:
+        raise ValueError(f'config.model.g.{field}: {e}') from None
   runs.table(config)
   if config.experiment == 'study':
     study.check(config)
-
-
-def record_config(config, workdir: str) -> str | None:
-  """Writes the config to ``workdir/config.json`` when it differs from the one there, keeping
-  the earlier one as ``config.<n>.json`` (a re-run with the same config touches nothing; a
-  read-only finished workdir can still be evaluated: then only a warning).
-
-  Returns:
-    The path the earlier config was moved to, or None.
-  """
-  path = os.path.join(workdir, 'config.json')
-  text = config.to_json_best_effort(indent=2)
-  try:
-    if os.path.exists(path):
-      with open(path) as f:
-        if f.read() == text:
-          return None
-      n = 1
-      while os.path.exists(os.path.join(workdir, f'config.{n}.json')):
-        n += 1
-      kept = os.path.join(workdir, f'config.{n}.json')
-      os.replace(path, kept)
-    else:
-      kept = None
-    tmp = path + '.tmp'
-    with open(tmp, 'w') as f:
-      f.write(text)
-    os.replace(tmp, path)
-    return kept
-  except OSError as e:
-    logging.getLogger('mvssl').warning('could not record the config in %s (%s); going on',
-                                       path, e.strerror or e)
-    return None
+  if config.experiment == 'g_variants':
+    g_variants.check(config)
 
 
 def train_and_evaluate(config, workdir: str):
   """Validates ``config``, records it in ``workdir/config.json`` (process 0,
-  :func:`record_config`) and runs
+  :func:`mvssl.train.checkpointing.record_config`) and runs
   ``config.experiment`` (once per seed of ``config.seeds`` when given, then their aggregate);
   returns what the experiment returns (e.g. the results dict) or the aggregate."""
   validate(config)
@@ -118,6 +99,6 @@ def train_and_evaluate(config, workdir: str):
   os.makedirs(workdir, exist_ok=True)
   if parallel.is_main_process():
     record_config(config, workdir)
-  if config.seeds and config.experiment != 'study':    # the study runs its own seeds
+  if config.seeds and config.experiment not in ('study', 'g_variants'):   # these run their own
     return seeds.run(config, workdir, EXPERIMENTS[config.experiment])
   return EXPERIMENTS[config.experiment](config, workdir)

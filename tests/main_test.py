@@ -99,7 +99,7 @@ class ValidateTest(chex.TestCase):
       self.assertFalse(os.path.exists(os.path.join(tmp, field)), field)   # nothing written
 
   def test_bad_values_are_named_before_anything_runs(self):
-    cases = [('experiment', 'ablation', r'config.experiment must be one of paper, pose2sim'),
+    cases = [('experiment', 'ablation', r'config.experiment must be one of g_variants, paper, pose2sim'),
              ('stage', 'finetune', r"config.stage must be one of all, build, evaluate, "
                                    r"pseudo_label, base, base_gt, l1_only, multi, ours; "
                                    r"got 'finetune'"),
@@ -117,6 +117,16 @@ class ValidateTest(chex.TestCase):
              ('model.init_from', 'torchvision:/w.pth',
               r"loads torchvision weights: set config.model.padding='torchvision'")]
     self._assert_named(cases)
+
+  def test_bad_heatmap_sigmas_are_named(self):
+    for field, value, message in (('sigma', 'set3', r"config.model.g.sigma: sigma must be a "
+                                                    r"positive number or one of \['set1'"),
+                                  ('fixed_sigma', '-1', r'config.model.g.fixed_sigma: ')):
+      c = default.get_config()
+      c.model.g.target = 'gaussian'
+      c.model.g[field] = value
+      with self.assertRaisesRegex(ValueError, message):
+        main.validate(c)
 
   def test_bad_sizes_and_counts_are_named(self):
     cases = [('model.image_size', 48, r'config.model.image_size must be a multiple of 32 .*'

@@ -6,6 +6,7 @@ corrupts a checkpoint already written; ``LatestN`` keeps the newest few.
 
 from __future__ import annotations
 
+import logging
 import os
 
 import jax
@@ -129,3 +130,36 @@ def _shapes(tree) -> dict:
 
   leaves = jax.tree_util.tree_flatten_with_path(tree, is_leaf=lambda x: hasattr(x, 'shape'))[0]
   return {name(p): tuple(x.shape) for p, x in leaves if hasattr(x, 'shape')}
+
+
+def record_config(config, workdir: str) -> str | None:
+  """Writes the config to ``workdir/config.json`` when it differs from the one there, keeping
+  the earlier one as ``config.<n>.json`` (a re-run with the same config touches nothing; a
+  read-only finished workdir can still be evaluated: then only a warning).
+
+  Returns:
+    The path the earlier config was moved to, or None.
+  """
+  path = os.path.join(workdir, 'config.json')
+  text = config.to_json_best_effort(indent=2)
+  try:
+    if os.path.exists(path):
+      with open(path) as f:
+        if f.read() == text:
+          return None
+      n = 1
+      while os.path.exists(os.path.join(workdir, f'config.{n}.json')):
+        n += 1
+      kept = os.path.join(workdir, f'config.{n}.json')
+      os.replace(path, kept)
+    else:
+      kept = None
+    tmp = path + '.tmp'
+    with open(tmp, 'w') as f:
+      f.write(text)
+    os.replace(tmp, path)
+    return kept
+  except OSError as e:
+    logging.getLogger('mvssl').warning('could not record the config in %s (%s); going on',
+                                       path, e.strerror or e)
+    return None
