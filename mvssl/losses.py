@@ -70,13 +70,31 @@ def l1_loss(pred: jax.Array, target: jax.Array, weight: jax.Array | None = None)
     [] loss.
   """
   chex.assert_equal_shape([pred, target])
-  per_joint = jnp.mean(jnp.abs(pred - target), axis=-1)                   # [..., J]
+  return _joint_mean(jnp.mean(jnp.abs(pred - target), axis=-1), weight)
+
+
+def _joint_mean(per_joint: jax.Array, weight: jax.Array | None) -> jax.Array:
+  """per_joint [..., J] -> [] its mean, or its weighted mean (weight [...] per pose or [..., J])."""
   if weight is None:
     return jnp.mean(per_joint)
   if weight.ndim == per_joint.ndim - 1:
     weight = weight[..., None]
   weight = jnp.broadcast_to(weight, per_joint.shape).astype(per_joint.dtype)
   return jnp.sum(per_joint * weight) / jnp.maximum(jnp.sum(weight), 1.0)
+
+
+def heatmap_mse(pred: jax.Array, target: jax.Array, weight: jax.Array | None = None):
+  """Gaussian heatmap regression's loss (Simple Baselines; targets:
+  :func:`mvssl.geometry.gaussian_heatmap.gaussian_targets`): the squared error summed over each
+  heatmap, averaged over the (weighted) joints.
+
+  Args:
+    pred, target: [..., J, H, W]; weight: optional [...] or [..., J] (0 = left out).
+  Returns:
+    [] loss (the per-joint sum keeps it of order sigma^2 whatever the heatmap size).
+  """
+  chex.assert_equal_shape([pred, target])
+  return _joint_mean(jnp.sum((pred - target) ** 2, axis=(-2, -1)), weight)
 
 
 SOFT_MSE_THRESHOLD = 400.0     # Iskakov et al.'s threshold (cm^2 after x0.1 scaling)

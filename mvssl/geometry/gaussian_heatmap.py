@@ -102,23 +102,6 @@ def gaussian_targets(joints: jax.Array, sigmas: jax.Array, shape: tuple[int, int
                                                                        / s2[:, :, None])
 
 
-def heatmap_mse(pred: jax.Array, target: jax.Array, weight: jax.Array | None = None):
-  """Squared error summed over each heatmap, averaged over the (weighted) joints.
-
-  Args:
-    pred, target: [..., J, H, W]; weight: optional [...] or [..., J] (0 = left out).
-  Returns:
-    [] loss (the per-joint sum keeps it of order sigma^2 whatever the heatmap size).
-  """
-  per_joint = jnp.sum((pred - target) ** 2, axis=(-2, -1))                 # [..., J]
-  if weight is None:
-    return jnp.mean(per_joint)
-  if weight.ndim == per_joint.ndim - 1:
-    weight = weight[..., None]
-  weight = jnp.broadcast_to(weight, per_joint.shape).astype(per_joint.dtype)
-  return jnp.sum(per_joint * weight) / jnp.maximum(jnp.sum(weight), 1.0)
-
-
 def argmax_subpixel(heatmaps: jax.Array) -> jax.Array:
   """Simple Baselines' decoding: [..., H, W] -> [..., 2] (x, y) cells: the arg-max cell, moved
   0.25 cell toward the higher of its two neighbours on each axis (not at the border)."""

@@ -78,7 +78,7 @@ def algebraic_forward(model, batch, codec, train: bool):
 
 def _loss_2d(opts: g_heads.GOptions, aux: dict, target_2d, w):
   """G's 2D term: L1 of the soft-argmax coordinates (cells) or the Gaussian heatmap MSE
-  (:func:`mvssl.geometry.gaussian_heatmap.heatmap_mse`; with the mixture block, each component
+  (:func:`mvssl.losses.heatmap_mse`; with the mixture block, each component
   toward its own sigma plus the mixture toward the same mixture of the targets, weights held)."""
   if opts.target == 'coordinates':
     return jnp.sum(jnp.abs(aux['j2d'] - target_2d) * w[..., None, None]) / jnp.maximum(
@@ -87,17 +87,17 @@ def _loss_2d(opts: g_heads.GOptions, aux: dict, target_2d, w):
   j = target_2d.shape[-2]
   sigma = gaussian_heatmap.joint_sigmas(opts.sigma, j, shape[0])
   if not opts.mixture:
-    return gaussian_heatmap.heatmap_mse(
+    return losses.heatmap_mse(
         aux['heatmaps'], gaussian_heatmap.gaussian_targets(target_2d, sigma, shape), w)
   fixed = gaussian_heatmap.joint_sigmas(opts.fixed_sigma, j, shape[0])
   targets = jnp.stack([gaussian_heatmap.gaussian_targets(target_2d, s, shape)
                        for s in (fixed, sigma)], axis=-3)                    # [b, V, J, M, h, w]
-  per_component = sum(gaussian_heatmap.heatmap_mse(aux['components'][..., m, :, :],
+  per_component = sum(losses.heatmap_mse(aux['components'][..., m, :, :],
                                                    targets[..., m, :, :], w)
                       for m in range(targets.shape[-3]))
   mixed = g_heads.mix(targets.reshape((-1,) + targets.shape[2:]),
                       jax.lax.stop_gradient(aux['weights']).reshape((-1,) + aux['weights'].shape[2:]))
-  return per_component + gaussian_heatmap.heatmap_mse(
+  return per_component + losses.heatmap_mse(
       aux['heatmaps'], mixed.reshape(aux['heatmaps'].shape), w)
 
 

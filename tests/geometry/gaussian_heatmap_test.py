@@ -4,6 +4,7 @@ import chex
 import jax.numpy as jnp
 import numpy as np
 
+from mvssl import losses
 from mvssl.data import h36m
 from mvssl.geometry import gaussian_heatmap as gh
 
@@ -66,6 +67,6 @@ class GaussianHeatmapTest(chex.TestCase):
     p = jnp.zeros((1, 2, 2, 2)).at[0, 0, 0, 0].set(1.0)
     t = jnp.zeros((1, 2, 2, 2)).at[0, 1].set(0.5)
     # joint 0: one cell off by 1 -> 1; joint 1: four cells off by 0.5 -> 1
-    self.assertAlmostEqual(float(gh.heatmap_mse(p, t)), 1.0)
-    self.assertAlmostEqual(float(gh.heatmap_mse(p, t, jnp.array([[1.0, 0.0]]))), 1.0)
-    self.assertAlmostEqual(float(gh.heatmap_mse(p * 3, t, jnp.array([[1.0, 0.0]]))), 9.0)
+    self.assertAlmostEqual(float(losses.heatmap_mse(p, t)), 1.0)
+    self.assertAlmostEqual(float(losses.heatmap_mse(p, t, jnp.array([[1.0, 0.0]]))), 1.0)
+    self.assertAlmostEqual(float(losses.heatmap_mse(p * 3, t, jnp.array([[1.0, 0.0]]))), 9.0)
