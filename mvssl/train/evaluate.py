@@ -163,7 +163,7 @@ def evaluate(ctx: Context, split: str = 'test') -> dict:
 def views_2d(ctx: Context, run, d: dict) -> dict:
   """The 2D scores of a multi-view run's per-view stage on split ``d`` (every recorded view,
   both decoders): {decoder: {'px', 'pck@0.05', 'pck@0.1', 'pck@0.2', 'per_joint_px': {joint: px},
-  'per_joint_pck@0.1': {joint: fraction}}} (:func:`mvssl.metrics.scores_2d`; PCK thresholds are
+  'per_joint_pck@F': {joint: fraction}}} (:func:`mvssl.metrics.scores_2d`; PCK thresholds are
   fractions of the crop side, the box the crop was cut from)."""
   codec = ctx.codec(run)
   gt = np.asarray(codec.encode_split(d['cams'], d['pose_3d'])[0])[..., :2] * codec.stride
@@ -172,8 +172,7 @@ def views_2d(ctx: Context, run, d: dict) -> dict:
   for decoder, pred in heatmap_family.predict_views_2d(ctx.restore(run.name), d, codec).items():
     s = metrics_lib.scores_2d(pred, gt, d['view_valid'], float(ctx.config.model.image_size))
     out[decoder] = {k: (dict(zip(names, map(float, v))) if k.startswith('per_joint') else v)
-                    for k, v in s.items() if k in ('px', 'per_joint_px', 'per_joint_pck@0.1')
-                    or (k.startswith('pck@'))}
+                    for k, v in s.items()}
   return out
 
 

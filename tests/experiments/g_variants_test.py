@@ -59,6 +59,10 @@ class GVariantsTest(chex.TestCase):
     with open(os.path.join(seed_dir, 'everything', 'results.json')) as f:
       r = json.load(f)
     self.assertEqual(set(r['views_2d']['G']), {'soft_argmax', 'argmax'})
+    per_joint = r['views_2d']['G']['argmax']                     # per joint, every threshold
+    self.assertEqual(len(per_joint['per_joint_px']), c.model.num_joints)
+    for f in ('0.05', '0.1', '0.2'):
+      self.assertEqual(set(per_joint[f'per_joint_pck@{f}']), set(per_joint['per_joint_px']))
     # resumes: nothing trains again
     with mock.patch.object(stages, 'training_arrays', side_effect=AssertionError('trained again')):
       again = main.train_and_evaluate(_config(), wd)
