@@ -19,7 +19,6 @@ from mvssl.experiments import paper
 from mvssl.experiments import pose2sim
 from mvssl.experiments import seeds
 from mvssl.experiments import study
-from mvssl.geometry import gaussian_heatmap
 from mvssl.models import g_heads
 from mvssl.models import pose_net
 from mvssl.models import resnet
@@ -75,13 +74,7 @@ def validate(config) -> None:
     if config.model.padding != 'torchvision':
       raise ValueError("config.model.init_from loads torchvision weights: set "
                        "config.model.padding='torchvision' (the padding they were trained with)")
-  g_heads.check(g_heads.options(config.model.g))
-  if config.model.g.target == 'gaussian':
-    for field in ('sigma', 'fixed_sigma'):
-      try:
-        gaussian_heatmap.joint_sigmas(str(config.model.g[field]), config.model.num_joints, 64)
-      except ValueError as e:
-        raise ValueError(f'config.model.g.{field}: {e}') from None
+  g_heads.check(g_heads.options(config.model.g), num_joints=config.model.num_joints)
   runs.table(config)
   if config.experiment == 'study':
     study.check(config)

@@ -67,15 +67,13 @@ def variant_config(config, name: str, overrides, seed: int, workdir: str):
       except (KeyError, AttributeError):
         raise ValueError(f'config.g_variants.variants: {name!r} overrides {path!r}, which the '
                          f'config does not have') from None
+    rows = runs_lib.table(c)
     keep, todo = set(), [c.g_variants.column]
     while todo:
       r = todo.pop()
-      if r in keep:
-        continue
-      keep.add(r)
-      row = c.runs[r]
-      todo += [row.init_from] if row.init_from else []
-      todo += [c.pseudo_label.run] if row.data.pgt else []
+      if r not in keep:
+        keep.add(r)
+        todo += runs_lib.dependencies(rows[r], c.pseudo_label)
     for r in [r for r in c.runs if r not in keep]:
       del c.runs[r]
   return c
@@ -98,7 +96,8 @@ def check(config) -> None:
   for name, _, overrides in gv.variants:
     c = variant_config(config, name, overrides, 0, '/nonexistent')
     runs_lib.table(c)
-    g_heads.check(g_heads.options(c.model.g), f'variant {name}: config.model.g')
+    g_heads.check(g_heads.options(c.model.g), f'variant {name}: config.model.g',
+                  num_joints=c.model.num_joints)
 
 
 def _copy_base(workdir: str, seed_dir: str, first: str, name: str, runs: list[str]) -> None:

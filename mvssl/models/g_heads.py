@@ -24,6 +24,8 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
+from mvssl.geometry import gaussian_heatmap
+
 CONFIDENCE_HEADS = ('mlp', 'conv')
 TARGETS = ('coordinates', 'gaussian')   # 2D training target: soft-argmax L1 | heatmap MSE
 LOSSES_3D = ('l1', 'soft_mse')
@@ -65,8 +67,9 @@ def options(g_config) -> GOptions:
                   loss_3d=g_config.loss_3d, decode=g_config.decode)
 
 
-def check(opts: GOptions, where: str = 'config.model.g') -> None:
-  """Raises ValueError naming the field for a bad choice."""
+def check(opts: GOptions, where: str = 'config.model.g', num_joints: int = 17) -> None:
+  """Raises ValueError naming the field for a bad choice (with Gaussian targets, also a sigma
+  :func:`mvssl.geometry.gaussian_heatmap.joint_sigmas` cannot give ``num_joints`` joints)."""
   for field, allowed in (('conf_head', CONFIDENCE_HEADS), ('target', TARGETS),
                          ('loss_3d', LOSSES_3D), ('decode', DECODERS)):
     if getattr(opts, field) not in allowed:
@@ -76,6 +79,13 @@ def check(opts: GOptions, where: str = 'config.model.g') -> None:
     raise ValueError(f'{where}.multiplier must be > 0; got {opts.multiplier!r}')
   if opts.mixture and opts.target != 'gaussian':
     raise ValueError(f'{where}.mixture mixes Gaussian heatmaps: set {where}.target=gaussian')
+  if opts.target == 'gaussian':
+    for field in ('sigma', 'fixed_sigma'):
+      try:
+        gaussian_heatmap.joint_sigmas(getattr(opts, field), num_joints,
+                                      gaussian_heatmap.PAPER_ROWS)
+      except ValueError as e:
+        raise ValueError(f'{where}.{field}: {e}') from None
 
 
 class ConfidenceConv(nnx.Module):

@@ -138,7 +138,7 @@ class AlgebraicTriangulationNet(nnx.Module):
   def __init__(self, *, num_joints=17, resnet_depth=50, num_filters=64, deconv_channels=256,
                num_deconv=NUM_DECONV, axis_name=None, padding='same', dtype=None,
                options: g_heads.GOptions = g_heads.GOptions(), rngs: nnx.Rngs):
-    g_heads.check(options)
+    g_heads.check(options, num_joints=num_joints)
     self.options = options
     self.backbone = resnet_lib.resnet(resnet_depth, num_filters=num_filters, axis_name=axis_name,
                                       padding=padding, dtype=dtype, rngs=rngs)

@@ -77,6 +77,10 @@ class GVariantsTest(chex.TestCase):
     c.g_variants.variants = (('current', 'x', ()), ('bad', 'y', (('model.g.conf_head', 'rnn'),)))
     with self.assertRaisesRegex(ValueError, 'variant bad: config.model.g.conf_head must be one of'):
       main.validate(c)
+    c.g_variants.variants = (('current', 'x', ()), ('wide', 'y', (('model.g.target', 'gaussian'),
+                                                                 ('model.g.sigma', 'set3'))))
+    with self.assertRaisesRegex(ValueError, 'variant wide: config.model.g.sigma: sigma must be'):
+      main.validate(c)
     c.g_variants.variants = (('a', 'x', ()),)
     with self.assertRaisesRegex(ValueError, 'reference must name a variant'):
       main.validate(c)
