@@ -238,7 +238,8 @@ def get_config(arg=None):
   m.g = mg = ConfigDict()
   mg.conf_head = 'mlp'       # mlp (pooled features, softplus) | conv (LT: conv blocks, sigmoid,
                              # normalised over views + 1e-5)
-  mg.multiplier = 1.0        # heatmap x this before the 2D soft-argmax (LT: 100)
+  mg.multiplier = 100.0      # heatmap x this before the 2D soft-argmax (LT: 100; mvssl's first
+                             # G: 1; 100 chosen on the P-GT of the unlabeled split, README)
   mg.target = 'coordinates'  # 2D term: coordinates (L1 of the soft-argmax, cells) | gaussian
                              # (MSE to Gaussian heatmaps, Simple Baselines)
   mg.sigma = '2.0'           # gaussian: fixed sigma, or set1 | set2 (joint-adaptive, Ong et al.);

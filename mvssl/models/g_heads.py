@@ -45,7 +45,7 @@ class GOptions(NamedTuple):
   (soft_argmax | argmax with sub-pixel refinement; training always uses the soft-argmax).
   """
   conf_head: str = 'mlp'
-  multiplier: float = 1.0
+  multiplier: float = 100.0
   target: str = 'coordinates'
   sigma: str = '2.0'
   fixed_sigma: str = '2.0'
