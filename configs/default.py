@@ -130,10 +130,11 @@ def run(label, family, schedule, *, init_from='', init_seed=0, gt=True, pgt=Fals
         mvc_frames='none', l1=1.0, mvc=0.0, mm_3d=0.0, l2=0.0, report='column', order=0,
         mvc_form='normalised', mvc_unit='codec', mvc_routing='both', pgt_from='pseudo_label',
         pgt_l1=True, pgt_noise_mm=0.0, pgt_view_noise=0.0, pgt_withheld=0.0, noise_seed=0,
-        unlabeled_share=0.0) -> ConfigDict:
+        unlabeled_share=0.0, root_from='') -> ConfigDict:
   """A row of the run table (mvssl.train.runs): one trained model.
 
-  label: name in the report; family: integral | algebraic | lifting; schedule: a block of
+  label: name in the report; family: integral | algebraic | lifting | metrabs | metro |
+  rootnet; schedule: a block of
   config.schedules; init_from: run it starts from ('' = fresh); init_seed: added to config.seed
   for a fresh network; gt / pgt: labeled frames with GT / unlabeled frames with P-GT;
   mvc_frames: none | all | unlabeled; l1, mvc, mm_3d, l2: loss weights (eq. 10; G's 3D term per
@@ -153,6 +154,10 @@ def run(label, family, schedule, *, init_from='', init_seed=0, gt=True, pgt=Fals
   (view, joint) targets given no L1; noise_seed: fixes the noise and withheld targets per frame
   (not the model seed). unlabeled_share: fraction of the training draws that are unlabeled
   frames (0 = in proportion to the frame counts).
+
+  root_from: integral runs only: a rootnet run; the run is evaluated twice, with the GT's root
+  depth and with that run's predicted ones (reported as '<label> + <RootNet label>'; 3DMPPE's
+  PoseNet + RootNet).
   """
   return ConfigDict(dict(
       label=label, family=family, schedule=schedule, init_from=init_from, init_seed=init_seed,
@@ -162,7 +167,7 @@ def run(label, family, schedule, *, init_from='', init_seed=0, gt=True, pgt=Fals
                            noise_seed=noise_seed, unlabeled_share=unlabeled_share)),
       weights=ConfigDict(dict(l1=l1, mvc=mvc, mm_3d=mm_3d, l2=l2)),
       mvc_loss=ConfigDict(dict(form=mvc_form, unit=mvc_unit, routing=mvc_routing)),
-      report=report, order=order))
+      report=report, order=order, root_from=root_from))
 
 
 def get_config(arg=None):
@@ -182,6 +187,14 @@ def get_config(arg=None):
   c.num_devices = 0          # devices of the data-parallel mesh; 0 = all
   c.log_every = 50           # steps between log lines (loss, steps/s, ETA)
   c.save_every = 500         # steps between Orbax checkpoints
+  # Paired intervals of the report and of the seeds' aggregate: ((run a, run b[, metric]), ...)
+  # by run name (an integral run at a RootNet's depths: 'run+rootnet_run'), metric mpjpe (default)
+  # | pa_mpjpe | abs_mpjpe | mrpe; () = consecutive columns, MPJPE
+  c.pairs = ()
+  # Evaluation also on truncated crops of the test split (mvssl.data.truncate): modes () | some
+  # of bottom (the window moved up: legs leave the crop) | side (moved left); fraction of the
+  # crop side the window moves by
+  c.truncation = ConfigDict(dict(modes=(), fraction=1.0 / 3.0))
 
   c.data = rendered_data()   # labeled and test splits (and unlabeled, unless unlabeled_data)
   # Optional second dataset for the unlabeled split (e.g. configs/recording.py); None = data.
@@ -255,6 +268,13 @@ def get_config(arg=None):
   ml.dropout = 0.5           # dropout rate
   ml.max_norm = 1.0          # max L2 norm of each unit's incoming weights (0 = no constraint)
   ml.pose_norm = False       # centre and scale each 2D pose by its bounding square first
+  # The absolute families (mvssl.models.absolute_nets): MeTRAbs / MeTRo (Sarandi et al. 2021) and
+  # RootNet (Moon et al. 2019, 3DMPPE); their losses are in bins of box_mm / depth_bins mm.
+  m.absolute = ma = ConfigDict()
+  ma.box_mm = 2200.0         # metrabs / metro: side of the metric cube around the root (paper 2.2 m)
+  ma.warmup = 0              # metrabs: updates of a fresh run before the absolute L1 term starts
+                             # (paper: 5000); runs with init_from start past it
+  ma.area_mm = 2000.0        # rootnet: side of the assumed real box, A_real = area_mm^2 (3DMPPE)
 
   c.optimizer = o = ConfigDict()
   o.name = 'adam'            # adam (the paper's) | adamw

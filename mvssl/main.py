@@ -14,6 +14,7 @@ import os
 
 from mvssl import parallel
 from mvssl.data import sources
+from mvssl.data import truncate
 from mvssl.experiments import g_variants
 from mvssl.experiments import paper
 from mvssl.experiments import pose2sim
@@ -75,7 +76,8 @@ def validate(config) -> None:
       raise ValueError("config.model.init_from loads torchvision weights: set "
                        "config.model.padding='torchvision' (the padding they were trained with)")
   g_heads.check(g_heads.options(config.model.g), num_joints=config.model.num_joints)
-  runs.table(config)
+  runs.check_pairs(config.pairs, runs.table(config))
+  truncate.check(config.truncation.modes, config.truncation.fraction)
   if config.experiment == 'study':
     study.check(config)
   if config.experiment == 'g_variants':

@@ -95,6 +95,36 @@ def all_metrics(pred, gt, root: int = 0) -> dict:
               auc=auc(pred, gt, root=root))
 
 
+def root_errors(pred: jax.Array, gt: jax.Array, R: jax.Array | None = None, root: int = 0) -> dict:
+  """MRPE, the mean root position error (Moon et al. 2019): the root joint's Euclidean error
+  (mm), and with the world-to-camera rotations R its absolute error per camera axis (x right,
+  y down, z depth).
+
+  Args:
+    pred, gt: [..., J, 3] world mm (J may be 1: a root alone); R: optional [..., 3, 3].
+  Returns:
+    {'mrpe': [...]} and, with R, 'mrpe_x', 'mrpe_y', 'mrpe_z' [...] (mm).
+  """
+  d = pred[..., root, :] - gt[..., root, :]
+  out = dict(mrpe=jnp.linalg.norm(d, axis=-1))
+  if R is not None:
+    dc = jnp.abs(jnp.einsum('...ij,...j->...i', R, d))
+    out.update(mrpe_x=dc[..., 0], mrpe_y=dc[..., 1], mrpe_z=dc[..., 2])
+  return out
+
+
+def absolute_metrics(pred: jax.Array, gt: jax.Array, R: jax.Array | None = None,
+                     root: int = 0) -> dict:
+  """Metrics of absolute poses (no alignment): abs_mpjpe (MPJPE without root alignment, mm),
+  pck3d_abs (PCK3D_abs at 150 mm, as MuPoTS-3D's absolute protocol) and :func:`root_errors`.
+  pred, gt [..., J, 3] world mm; R optional [..., 3, 3] -> dict of [...]."""
+  return dict(abs_mpjpe=mpjpe(pred, gt, root=None), pck3d_abs=pck3d(pred, gt, root=None),
+              **root_errors(pred, gt, R, root))
+
+
+ABSOLUTE = ('abs_mpjpe', 'pck3d_abs', 'mrpe', 'mrpe_x', 'mrpe_y', 'mrpe_z')   # their keys
+
+
 def view_disagreement(world: jax.Array, seen: jax.Array | None = None) -> jax.Array:
   """Disagreement between the views of one instant, the quantity L_MVC penalises: per view, the
   mean joint distance (mm) from its world prediction to each other recorded view's, averaged

@@ -49,6 +49,7 @@ from mvssl.data import h36m
 from mvssl.data import reader
 from mvssl.data import render
 from mvssl.data import recording
+from mvssl.geometry import absolute
 from mvssl.geometry import camera as camlib
 from mvssl.train import families
 from mvssl.train import figures
@@ -56,8 +57,6 @@ from mvssl.train import heatmap_family
 from mvssl.train.context import Context
 
 log = logging.getLogger('mvssl')
-
-ROOT_AREA_MM2 = 2000.0 * 2000.0     # RootNet's assumed real extent of the person's box
 
 
 def load_workdir(workdir: str) -> Context:
@@ -88,7 +87,8 @@ def _image_run(ctx: Context, name: str):
 def root_depth_prior(K: np.ndarray, box) -> float:
   """RootNet's root depth prior (Moon et al. 2019, eq. 2), mm: sqrt(f_x f_y A_real / A_box)
   with A_real = 2000 x 2000 mm^2 and A_box the box's area (px^2)."""
-  return float(np.sqrt(K[0, 0] * K[1, 1] * ROOT_AREA_MM2 / (float(box[2]) * float(box[3]))))
+  return float(absolute.rootnet_k(np.asarray(K, np.float64),
+                                  float(np.sqrt(float(box[2]) * float(box[3])))))
 
 
 def check_box(box, width: int, height: int, where: str) -> np.ndarray:

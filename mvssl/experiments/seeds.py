@@ -19,6 +19,7 @@ from mvssl import metrics
 from mvssl import parallel
 from mvssl import plots
 from mvssl import stats
+from mvssl.train import evaluate
 from mvssl.train import report
 
 log = logging.getLogger('mvssl')
@@ -32,7 +33,8 @@ def run(config, workdir: str, experiment) -> dict:
     c = seed_config(config, workdir, s)
     log.info('[seeds] seed %d of %s', s, tuple(config.seeds))
     per_seed[int(s)] = experiment(c, os.path.join(workdir, f'seed_{s}'))
-  out = aggregate(per_seed, {s: os.path.join(workdir, f'seed_{s}') for s in per_seed})
+  out = aggregate(per_seed, {s: os.path.join(workdir, f'seed_{s}') for s in per_seed},
+                  config.pairs)
   if parallel.is_main_process():
     write(out, workdir, config.title)
   return out
@@ -50,26 +52,44 @@ def seed_config(config, workdir: str, seed: int):
   return c
 
 
-def aggregate(per_seed: dict, workdirs: dict) -> dict:
-  """Mean +- std over seeds of every per-camera number, and paired intervals (module docstring)."""
+def _over_seeds(per_seed: dict, key: str, keys) -> dict:
+  """{label: {camera: {metric: {mean, std}}}} of ``results[key]`` over seeds."""
+  first = next(iter(per_seed.values()))
+  out = {}
+  for m in first.get(key, {}):
+    out[m] = {}
+    for cam in first[key][m]:
+      out[m][cam] = {}
+      for k in keys:
+        if k in first[key][m][cam]:
+          mean, std = stats.mean_std([r[key][m][cam][k] for r in per_seed.values()])
+          out[m][cam][k] = dict(mean=mean, std=std)
+  return out
+
+
+def aggregate(per_seed: dict, workdirs: dict, pairs=()) -> dict:
+  """Mean +- std over seeds of every per-camera number (absolute metrics and RootNet's MRPE where
+  evaluated), and paired intervals of ``pairs`` (``config.pairs``; () = consecutive columns,
+  MPJPE; module docstring)."""
   first = next(iter(per_seed.values()))
   runs = first['runs']
-  columns = report.labels(first, 'column')
   out = dict(seeds=sorted(per_seed), cameras=first['cameras'],
-             num_test_frames=first['num_test_frames'], models={}, pairs=[], runs=runs)
-  for m in first['models']:
-    out['models'][m] = {}
-    for cam in first['models'][m]:
-      out['models'][m][cam] = {}
-      for k in ('mpjpe', 'pa_mpjpe') + metrics.DECOMPOSITION:
-        if k not in first['models'][m][cam]:
-          continue
-        mean, std = stats.mean_std([r['models'][m][cam][k] for r in per_seed.values()])
-        out['models'][m][cam][k] = dict(mean=mean, std=std)
+             num_test_frames=first['num_test_frames'], pairs=[], runs=runs,
+             models=_over_seeds(per_seed, 'models',
+                                ('mpjpe', 'pa_mpjpe') + metrics.DECOMPOSITION + metrics.ABSOLUTE))
+  if 'roots' in first:
+    out['roots'] = _over_seeds(per_seed, 'roots', metrics.ABSOLUTE)
+  for mode, t in first.get('truncated', {}).items():
+    out.setdefault('truncated', {})[mode] = dict(
+        joints_outside=dict(zip(('mean', 'std'), stats.mean_std(
+            [r['truncated'][mode]['joints_outside'] for r in per_seed.values()]))),
+        models={m: {k: dict(zip(('mean', 'std'), stats.mean_std(
+            [r['truncated'][mode]['models'][m][k] for r in per_seed.values()])))
+            for k in t['models'][m]} for m in t['models']})
   errors = [np.load(os.path.join(w, 'errors.npz')) for w in workdirs.values()]
-  for a, b in zip(columns[1:], columns[:-1]):
-    out['pairs'].append(dict(a=a, b=b, **stats.paired_over_seeds(
-        errors, f'{runs[a]["name"]}/mpjpe', f'{runs[b]["name"]}/mpjpe')))
+  for a, b, k in evaluate.pair_list(first, pairs):
+    out['pairs'].append(dict(a=a, b=b, metric=k, **stats.paired_over_seeds(
+        errors, f'{runs[a]["name"]}/{k}', f'{runs[b]["name"]}/{k}')))
   if 'pgt' in first and 'mpjpe' in first['pgt']:
     out['pgt_mpjpe'] = dict(zip(('mean', 'std'), stats.mean_std(
         [r['pgt']['mpjpe'] for r in per_seed.values()])))
@@ -92,9 +112,28 @@ def markdown(out: dict, title: str) -> str:
   if all('disagreement' in out['models'][m]['mean'] for m in cols):
     lines += ['', 'Means over seeds. ' + report.decomposition_table(
         [(m, {k: v['mean'] for k, v in out['models'][m]['mean'].items()}) for m in cols])]
-  lines += ['', 'Paired differences of MPJPE (seed-averaged per frame and view; bootstrap over '
+  lines += ['', 'Paired differences, MPJPE unless named (seed-averaged per frame and view; bootstrap over '
             'frames, 95%):', '']
   lines += [report.pair_line(p) for p in out['pairs']]
+  absolute = [m for m in out['models'] if 'abs_mpjpe' in out['models'][m]['mean']]
+  if absolute or out.get('roots'):
+    ms = lambda r, k: f'{r[k]["mean"]:.1f} +- {r[k]["std"]:.1f}'          # noqa: E731
+    lines += ['', 'Absolute poses, mean over cameras (mm; no alignment; MRPE per camera axis x, y, '
+              'z = depth), mean +- std over seeds:', '',
+              '| model | MPJPE / PA-MPJPE | absolute MPJPE | MRPE | MRPE x / y / z |',
+              '|---|---|---|---|---|']
+    for m in absolute:
+      r = out['models'][m]['mean']
+      lines.append(f'| {m} | {r["mpjpe"]["mean"]:.1f} / {r["pa_mpjpe"]["mean"]:.1f} | '
+                   f'{ms(r, "abs_mpjpe")} | {ms(r, "mrpe")} | {r["mrpe_x"]["mean"]:.1f} / '
+                   f'{r["mrpe_y"]["mean"]:.1f} / {r["mrpe_z"]["mean"]:.1f} |')
+    for m, per in out.get('roots', {}).items():
+      r = per['mean']
+      lines.append(f'| {m} (root alone) | | | {ms(r, "mrpe")} | {r["mrpe_x"]["mean"]:.1f} / '
+                   f'{r["mrpe_y"]["mean"]:.1f} / {r["mrpe_z"]["mean"]:.1f} |')
+  if out.get('truncated'):
+    lines += ['', 'Mean +- std over seeds. ' + report.truncation_table(
+        out['truncated'], out['models'], cell=lambda v: f'{v["mean"]:.1f} +- {v["std"]:.1f}')]
   if 'pgt_mpjpe' in out:
     lines += ['', f'P-GT vs hidden GT: MPJPE {out["pgt_mpjpe"]["mean"]:.1f} +- '
               f'{out["pgt_mpjpe"]["std"]:.1f} mm.']

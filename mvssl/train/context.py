@@ -10,6 +10,7 @@ from mvssl import parallel
 from mvssl.data import augment
 from mvssl.data import input_pipeline
 from mvssl.data import sources
+from mvssl.data import truncate
 from mvssl.models import torchvision_weights
 from mvssl.train import checkpointing
 from mvssl.train import families
@@ -42,9 +43,17 @@ class Context:
                                        image_size=config.model.image_size,
                                        num_threads=config.input.num_threads)
     self.pgt = None
+    self._truncated = {}
 
   def split(self, name: str) -> dict:
-    """A split of the experiment's data (:class:`mvssl.data.sources.ExperimentData`)."""
+    """A split of the experiment's data (:class:`mvssl.data.sources.ExperimentData`); 'S@MODE'
+    is split S with truncated crops (:mod:`mvssl.data.truncate`, config.truncation.fraction)."""
+    if '@' in name:
+      base, mode = name.split('@', 1)
+      if name not in self._truncated:
+        self._truncated[name] = truncate.truncate_split(self.data.split(base), mode,
+                                                        float(self.config.truncation.fraction))
+      return self._truncated[name]
     return self.data.split(name)
 
   def schedule(self, run: runs_lib.Run):

@@ -2,14 +2,17 @@
 
 Per-view families (the integral model) are scored per camera: each view's prediction mapped to
 world with the GT root depth (Pi), MPJPE / PA-MPJPE / N-MPJPE / PCK3D / AUC, views a camera did
-not record left out. Multi-view families (G) are scored on their triangulated pose and their
+not record left out; runs whose poses are absolute (the integral model with the GT's or a RootNet's
+root depth, MeTRAbs) also without alignment: absolute MPJPE, PCK3D_abs and MRPE (per camera axis).
+A root-only run (RootNet) is scored by MRPE alone. Multi-view families (G) are scored on their triangulated pose and their
 per-view 2D stage (crop px, PCK of the crop side; :func:`views_2d`). The P-GT's
 own accuracy (against the hidden GT, where the unlabeled data has one) is added when present,
 and the paired bootstrap interval of consecutive columns (e.g. L1-only - Base, Ours - L1-only)
 over the test frames of this one run.
 
 Another split with 3D labels (e.g. the hidden GT of the unlabeled split, the reproduction
-study's validation) is scored the same way into ``<split>_results.json`` / ``<split>_errors.npz``.
+study's validation, or the truncated test crops of ``config.truncation``, added to the test
+results under 'truncated') is scored the same way into ``<split>_results.json`` / ``<split>_errors.npz``.
 Every run's predictions are kept in ``predictions/<split>/<run>.npz`` with the identity of the
 checkpoint they came from, so a resumed evaluation predicts only what changed.
 """
@@ -47,16 +50,20 @@ def _checkpoint_id(ctx: Context, name: str) -> str:
       else ''
 
 
-def predictions(ctx: Context, run, split: str, d: dict) -> np.ndarray:
-  """The run's world poses on ``split`` (its family's ``predict``), read from
-  ``predictions/<split>/<run>.npz`` when that file came from the same finished checkpoint and
+def predictions(ctx: Context, run, split: str, d: dict, root_from: str = '') -> np.ndarray:
+  """The run's world poses on ``split`` (its family's ``predict``; with ``root_from``, a rootnet
+  run, the integral run's poses at that run's predicted root depths), read from
+  ``predictions/<split>/<run>[+<root_from>].npz`` when that file came from the same finished checkpoint and
   the same frames, else predicted and stored (process 0).
 
   Raises:
     FileNotFoundError: when the run has no finished checkpoint.
   """
-  path = os.path.join(ctx.workdir, 'predictions', split, f'{run.name}.npz')
+  path = os.path.join(ctx.workdir, 'predictions', split,
+                      f'{run.name}+{root_from}.npz' if root_from else f'{run.name}.npz')
   ident = _checkpoint_id(ctx, run.name)
+  if root_from:
+    ident = ident and f'{ident}+{root_from}:{_checkpoint_id(ctx, root_from)}'
   if ident and os.path.exists(path):
     try:
       z = arrays_lib.load_npz(path)
@@ -64,12 +71,32 @@ def predictions(ctx: Context, run, split: str, d: dict) -> np.ndarray:
         return z['pred']
     except (ValueError, KeyError) as e:     # a damaged file is predicted again
       log.warning('[evaluate] %s unreadable (%s); predicting again', path, e)
+  if root_from:                        # PoseNet + RootNet: the predicted root depths
+    d = dict(d, root_depth=predicted_root_depth(ctx, ctx.runs[root_from], split, d))
   state = ctx.restore(run.name)
   pred = np.asarray(families.FAMILIES[run.family].predict(state, d, ctx.codec(run)))
   if parallel.is_main_process() and ident:
     os.makedirs(os.path.dirname(path), exist_ok=True)
     arrays_lib.save_npz_atomic(path, pred=pred, checkpoint=np.array(ident))
   return pred
+
+
+def _entries(ctx: Context):
+  """(run, label, name, root_from) of every reported run, in the table's order; an integral run
+  with ``root_from`` twice: with the GT root depth, then as '<label> + <RootNet label>'."""
+  for run in sorted(ctx.runs.values(), key=lambda r: (r.order, r.name)):
+    if run.report != 'none':
+      yield run, run.label, run.name, ''
+      if run.root_from:
+        yield (run, f'{run.label} + {ctx.runs[run.root_from].label}',
+               f'{run.name}+{run.root_from}', run.root_from)
+
+
+def predicted_root_depth(ctx: Context, rootnet, split: str, d: dict) -> np.ndarray:
+  """A rootnet run's root depths on ``split``: camera-frame z of its world roots, [N, V] mm."""
+  roots = jnp.asarray(predictions(ctx, rootnet, split, d))[:, :, 0]            # [N, V, 3]
+  cams = d['cams']
+  return np.asarray(jnp.einsum('nvj,nvj->nv', cams.R[..., 2, :], roots) + cams.t[..., 2])
 
 
 def evaluate(ctx: Context, split: str = 'test') -> dict:
@@ -103,51 +130,59 @@ def evaluate(ctx: Context, split: str = 'test') -> dict:
                  triangulated={}, runs={})
   errors, drawn = {}, {}
   actions = d['action'] if 'action' in d and len(set(d['action'])) > 1 else None
-  for run in sorted(ctx.runs.values(), key=lambda r: (r.order, r.name)):
-    if run.report == 'none':
-      continue
+  for run, label, name, root_from in _entries(ctx):
     try:
-      pred = jnp.asarray(predictions(ctx, run, split, d))
+      pred = jnp.asarray(predictions(ctx, run, split, d, root_from))
     except FileNotFoundError as e:
-      log.warning('[evaluate] skipping %s: %s', run.label, e)
+      log.warning('[evaluate] skipping %s: %s', label, e)
       continue
     family = families.FAMILIES[run.family]
-    if family.per_view:                                               # [N, V, J, 3]
-      per = metrics_lib.all_metrics(pred, jnp.broadcast_to(gt[:, None], pred.shape))
+    if family.root_only:                                              # [N, V, 1, 3]
+      per = {k: np.asarray(v) for k, v in metrics_lib.root_errors(
+          pred, jnp.broadcast_to(gt[:, None, :1], pred.shape), jnp.asarray(d['cams'].R)).items()}
+      results.setdefault('roots', {})[label] = _per_camera(per, seen, results['cameras'])
+    elif family.per_view:                                             # [N, V, J, 3]
+      gt_views = jnp.broadcast_to(gt[:, None], pred.shape)
+      per = metrics_lib.all_metrics(pred, gt_views)
+      if not family.root_relative:           # absolute poses: no alignment, MRPE per axis
+        per.update(metrics_lib.absolute_metrics(pred, gt_views, jnp.asarray(d['cams'].R)))
       if pred.shape[1] > 1:                   # agreement and where the error lies (MVC's view)
         per.update(metrics_lib.multiview_decomposition(pred, gt, d['cams'].R, seen))
       per = {k: np.asarray(v) for k, v in per.items()}                 # [N, V] each
-      results['models'][run.label] = {
-          cam: {k: _mean(v[seen[:, i], i], k) for k, v in per.items()}
-          for i, cam in enumerate(results['cameras'])}
-      results['models'][run.label]['mean'] = {k: _mean(v[seen], k) for k, v in per.items()}
-      for k in ('mpjpe', 'pa_mpjpe'):
-        errors[f'{run.name}/{k}'] = np.where(seen, per[k], np.nan)
+      results['models'][label] = _per_camera(per, seen, results['cameras'])
+      for k in ('mpjpe', 'pa_mpjpe', 'abs_mpjpe', 'mrpe'):
+        if k in per:
+          errors[f'{name}/{k}'] = np.where(seen, per[k], np.nan)
       pj = figures.per_joint_errors(np.asarray(pred), d['pose_3d'], seen)
-      results.setdefault('per_joint', {})[run.label] = dict(
+      results.setdefault('per_joint', {})[label] = dict(
           zip(figures.joint_names(len(pj)), (float(x) for x in pj)))
       if run.report == 'column':
-        drawn[run.label] = (np.asarray(pred), errors[f'{run.name}/mpjpe'])
+        drawn[label] = (np.asarray(pred), errors[f'{name}/mpjpe'])
       if actions is not None:
-        results.setdefault('actions', {})[run.label] = per_action(per, seen, actions)
+        results.setdefault('actions', {})[label] = per_action(per, seen, actions)
       if len(set(d['subject'])) > 1:
-        results.setdefault('subjects', {})[run.label] = {
+        results.setdefault('subjects', {})[label] = {
             s: {k: float(np.mean(per[k][d['subject'] == s][seen[d['subject'] == s]]))
                 for k in ('mpjpe', 'pa_mpjpe')} for s in sorted(set(d['subject']))}
     else:                                                             # [N, J, 3]
-      results['triangulated'][run.label] = {
+      results['triangulated'][label] = {
           k: float(np.mean(v)) for k, v in metrics_lib.all_metrics(pred, gt).items()}
       if 'images' in d:
-        results.setdefault('views_2d', {})[run.label] = views_2d(ctx, run, d)
-    results['runs'][run.label] = dict(name=run.name, report=run.report, order=run.order,
-                                      description=runs_lib.describe(run, ctx.schedule(run)))
+        results.setdefault('views_2d', {})[label] = views_2d(ctx, run, d)
+    described = runs_lib.describe(run, ctx.schedule(run))
+    results['runs'][label] = dict(name=name, report=run.report, order=run.order,
+                                  description=described + (f'; evaluated at the root depths of '
+                                                           f'{root_from}' if root_from else ''))
   pgt_path = ctx.pgt_path()
   if os.path.exists(pgt_path):
     try:
       results['pgt'] = json.loads(str(stages.read_pgt(pgt_path)['accuracy']))
     except (ValueError, KeyError) as e:     # the models' scores are still written
       log.warning('[evaluate] P-GT accuracy left out: %s', e)
-  results['pairs'] = paired(results, errors)
+  results['pairs'] = paired(results, errors, ctx.config.pairs)
+  if split == 'test':
+    for mode in ctx.config.truncation.modes:
+      results.setdefault('truncated', {})[mode] = truncated(ctx, f'{split}@{mode}')
   if parallel.is_main_process():
     prefix = '' if split == 'test' else f'{split}_'
     np.savez(os.path.join(ctx.workdir, f'{prefix}errors.npz'), **errors)
@@ -158,6 +193,21 @@ def evaluate(ctx: Context, split: str = 'test') -> dict:
       with open(os.path.join(ctx.workdir, f'{prefix}results.json'), 'w') as f:
         json.dump(results, f, indent=2)
   return results
+
+
+TRUNCATED_KEYS = ('mpjpe', 'pa_mpjpe', 'abs_mpjpe', 'mrpe')
+
+
+def truncated(ctx: Context, split: str) -> dict:
+  """Every run scored on a truncated split ('test@bottom', :mod:`mvssl.data.truncate`; its own
+  ``<split>_results.json``): {'joints_outside': fraction of recorded (view, joint)s outside the
+  crop, 'models': {label: {metric: mean}}, 'roots': {label: {metric: mean}}}."""
+  r = evaluate(ctx, split)
+  d = ctx.split(split)
+  return dict(joints_outside=float(np.mean(d['joints_outside'][d['view_valid']])),
+              models={m: {k: v['mean'][k] for k in TRUNCATED_KEYS if k in v['mean']}
+                      for m, v in r['models'].items()},
+              roots={m: v['mean'] for m, v in r.get('roots', {}).items()})
 
 
 def views_2d(ctx: Context, run, d: dict) -> dict:
@@ -207,13 +257,36 @@ def draw(ctx: Context, d: dict, results: dict, drawn: dict) -> None:
     events.close()
 
 
-def paired(results: dict, errors: dict) -> list[dict]:
-  """Paired bootstrap intervals of MPJPE between consecutive 'column' runs (a - b, mm) over the
-  frames of one evaluation: [{a, b, mean, low, high, frames}]."""
-  runs, cols = results['runs'], report.labels(results, 'column')
-  return [dict(a=a, b=b, **stats.paired_over_seeds(
-      [errors], f'{runs[a]["name"]}/mpjpe', f'{runs[b]["name"]}/mpjpe'))
-          for a, b in zip(cols[1:], cols[:-1])]
+def pair_list(results: dict, pairs=()) -> list[tuple[str, str, str]]:
+  """(label a, label b, metric) of ``config.pairs`` (run names; configs/default.py) whose runs
+  were evaluated, or of consecutive 'column' runs with MPJPE when ``pairs`` is empty."""
+  if not pairs:
+    cols = report.labels(results, 'column')
+    return [(a, b, 'mpjpe') for a, b in zip(cols[1:], cols[:-1])]
+  label = {r['name']: m for m, r in results['runs'].items()}
+  out = []
+  for p in pairs:
+    a, b, metric = (tuple(p) + ('mpjpe',))[:3]
+    if a in label and b in label:
+      out.append((label[a], label[b], metric))
+  return out
+
+
+def paired(results: dict, errors: dict, pairs=()) -> list[dict]:
+  """Paired bootstrap intervals (a - b, mm) over the frames of one evaluation, of the pairs of
+  :func:`pair_list`: [{a, b, metric, mean, low, high, frames}]."""
+  runs = results['runs']
+  return [dict(a=a, b=b, metric=k, **stats.paired_over_seeds(
+      [errors], f'{runs[a]["name"]}/{k}', f'{runs[b]["name"]}/{k}'))
+          for a, b, k in pair_list(results, pairs)]
+
+
+def _per_camera(per: dict, seen: np.ndarray, cameras) -> dict:
+  """{camera | 'mean': {metric: mean over the recorded (frame, view)s}} of per {metric: [N, V]}."""
+  out = {cam: {k: _mean(v[seen[:, i], i], k) for k, v in per.items()}
+         for i, cam in enumerate(cameras)}
+  out['mean'] = {k: _mean(v[seen], k) for k, v in per.items()}
+  return out
 
 
 def _mean(values: np.ndarray, key: str) -> float:

@@ -7,11 +7,14 @@ family      network                         codec                 predicts
 integral    IntegralPoseNet (images)        HeatmapCodec (eq. 4-8) a world pose per view
 algebraic   AlgebraicTriangulationNet (G)   HeatmapCodec           a triangulated pose per frame
 lifting     LiftingNet (2D joints)          RootRelativeCodec      a world-oriented pose per view
+metrabs     MetrabsNet (metric 3D + 2D)     CameraCodec            an absolute world pose per view
+metro       MetrabsNet (metric 3D alone)    RootRelativeCodec      a world-oriented pose per view
+rootnet     RootNet (root cell, gamma * k)  RootCodec              the world root per view
 =========== =============================== ===================== ==========================
 
 Losses run per device inside the one compiled step (:mod:`mvssl.train.step`) as
 ``loss(model, batch, codec, weights, rng)``; see :mod:`mvssl.train.heatmap_family` and
-:mod:`mvssl.train.lifting_family`.
+:mod:`mvssl.train.lifting_family`, :mod:`mvssl.train.absolute_family`.
 """
 
 from __future__ import annotations
@@ -22,8 +25,10 @@ from collections.abc import Callable
 from typing import NamedTuple
 
 from mvssl.geometry import root_relative
+from mvssl.models import absolute_nets
 from mvssl.models import lifting as lifting_model
 from mvssl.models import pose_net
+from mvssl.train import absolute_family
 from mvssl.train import heatmap_family
 from mvssl.train import lifting_family
 
@@ -59,6 +64,8 @@ class Family:
     prepare: prepare(state, training arrays, codec) -> state, once before a fresh run trains.
     project: project(config.model) -> params -> params after every update, or None.
     root_relative: its world poses have the root at the origin (no root depth predicted).
+    root_only: it predicts the root joint alone ([N, V, 1, 3]; RootNet), scored by MRPE.
+    l1_name: what its L1 term is, for the report.
   """
   name: str
   inputs: str
@@ -70,6 +77,13 @@ class Family:
   prepare: Callable = _unchanged
   project: Callable | None = None
   root_relative: bool = False
+  root_only: bool = False
+  l1_name: str = 'L1'
+
+
+def _absolute(name: str, loss, **kw) -> Family:
+  return Family(name, 'images', functools.partial(absolute_nets.build, name),
+                absolute_family.codec(name), loss, True, absolute_family.predictor(name), **kw)
 
 
 FAMILIES = dict(
@@ -87,4 +101,9 @@ FAMILIES = dict(
                    project=lambda model_cfg: functools.partial(
                        lifting_model.max_norm, limit=float(model_cfg.lifting.max_norm)),
                    root_relative=True),
+    metrabs=_absolute('metrabs', absolute_family.metrabs_loss,
+                      l1_name='L1 (metric 3D + 2D + absolute after the warm-up)'),
+    metro=_absolute('metro', absolute_family.metro_loss, root_relative=True),
+    rootnet=_absolute('rootnet', absolute_family.rootnet_loss, root_only=True,
+                      l1_name='L1 (root cell x, y and depth)'),
 )

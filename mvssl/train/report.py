@@ -44,6 +44,30 @@ def per_action_table(results: dict) -> str:
   return '\n'.join(lines)
 
 
+def truncation_table(truncated: dict, full: dict, cell=None) -> str:
+  """Markdown: every per-view model on the full and on each truncated test split, MPJPE and
+  (absolute poses) absolute MPJPE, mm. truncated {mode: {'joints_outside', 'models': {label:
+  {metric: value}}}}; full {label: {'mean': {metric: value}}}; ``cell(value)`` formats a number
+  (default one decimal; the seeds' aggregate passes its mean +- std)."""
+  cell = cell or (lambda v: f'{v:.1f}')
+  modes = list(truncated)
+  lines = ['Truncated crops (mvssl.data.truncate; share of joints outside the crop: ' +
+           ', '.join(f'{m} {_plain(truncated[m]["joints_outside"]):.1%}' for m in modes) +
+           '): MPJPE / absolute MPJPE (mm; absolute only for absolute poses).', '',
+           '| model | full crops | ' + ' | '.join(modes) + ' |', '|---' * (2 + len(modes)) + '|']
+  for m in full:
+    row = [full[m]['mean']] + [truncated[t]['models'].get(m, {}) for t in modes]
+    lines.append(f'| {m} | ' + ' | '.join(
+        cell(r['mpjpe']) + (f' / {cell(r["abs_mpjpe"])}' if 'abs_mpjpe' in r else '')
+        if 'mpjpe' in r else '' for r in row) + ' |')
+  return '\n'.join(lines)
+
+
+def _plain(v):
+  """A number, or the mean of a {mean, std} cell."""
+  return v['mean'] if isinstance(v, dict) else v
+
+
 def decomposition_table(rows: list) -> str:
   """Markdown: where each model's error lies over the views of a frame (mean over cameras;
   :func:`mvssl.metrics.multiview_decomposition`). rows: [(label, per-camera 'mean' dict)]."""
@@ -59,10 +83,14 @@ def decomposition_table(rows: list) -> str:
   return '\n'.join(lines)
 
 
+METRIC_NAMES = dict(mpjpe='MPJPE', pa_mpjpe='PA-MPJPE', abs_mpjpe='absolute MPJPE', mrpe='MRPE')
+
+
 def pair_line(p: dict) -> str:
   """One markdown bullet for a paired interval {a, b, mean, low, high, frames} (mm)."""
   verdict = 'lower' if p['high'] < 0 else 'higher' if p['low'] > 0 else 'not different'
-  return (f'- {p["a"]} - {p["b"]}: {p["mean"]:+.2f} mm [{p["low"]:+.2f}, {p["high"]:+.2f}] over '
+  metric = '' if p.get('metric', 'mpjpe') == 'mpjpe' else f' ({METRIC_NAMES[p["metric"]]})'
+  return (f'- {p["a"]} - {p["b"]}{metric}: {p["mean"]:+.2f} mm [{p["low"]:+.2f}, {p["high"]:+.2f}] over '
           f'{p["frames"]} frames: {p["a"]} is {verdict}')
 
 
@@ -72,7 +100,8 @@ def markdown(results: dict, title: str = 'mvssl') -> str:
         '', 'MPJPE (root-aligned, Protocol #1) and PA-MPJPE (Procrustes, Protocol #2), mm.', '',
         table(results), '']
   if results.get('pairs'):
-    md += ['Paired differences of MPJPE, this run (one seed; bootstrap over test frames, 95%):',
+    md += ['Paired differences (MPJPE unless named), this run (one seed; bootstrap over test '
+           'frames, 95%):',
            ''] + [pair_line(p) for p in results['pairs']] + ['']
   extra = [(m, results['models'][m]['mean'])
            for m in labels(results, 'column') + labels(results, 'below')]
@@ -84,6 +113,21 @@ def markdown(results: dict, title: str = 'mvssl') -> str:
     if all('disagreement' in r for _, r in extra):
       md += ['', decomposition_table(extra)]
     md.append('')
+  absolute = [(m, r) for m, r in extra if 'abs_mpjpe' in r]
+  if absolute or results.get('roots'):
+    md += ['Absolute poses (no alignment; MRPE: root position error, |error| per camera axis x, '
+           'y, z = depth), mm, mean over cameras. The integral model\'s root depth is the GT\'s '
+           '(its root z error is its own relative depth of the root) unless "+ RootNet":', '',
+           '| model | absolute MPJPE | PCK3D_abs@150 (%) | MRPE | MRPE x / y / z |',
+           '|---|---|---|---|---|']
+    md += [f'| {m} | {r["abs_mpjpe"]:.1f} | {100 * r["pck3d_abs"]:.1f} | {r["mrpe"]:.1f} | '
+           f'{r["mrpe_x"]:.1f} / {r["mrpe_y"]:.1f} / {r["mrpe_z"]:.1f} |' for m, r in absolute]
+    md += [f'| {m} (root alone) | | | {r["mean"]["mrpe"]:.1f} | {r["mean"]["mrpe_x"]:.1f} / '
+           f'{r["mean"]["mrpe_y"]:.1f} / {r["mean"]["mrpe_z"]:.1f} |'
+           for m, r in results.get('roots', {}).items()]
+    md.append('')
+  if results.get('truncated'):
+    md += [truncation_table(results['truncated'], results['models']), '']
   if 'pgt' in results and 'mpjpe' in results['pgt']:
     p = results['pgt']
     md.append(f'P-GT vs hidden GT of the unlabeled split: MPJPE {p["mpjpe"]:.1f} mm, PA-MPJPE '

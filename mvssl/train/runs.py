@@ -18,6 +18,8 @@
   mvc_loss    which L_MVC (:class:`mvssl.losses.MvcOptions`): form, unit, routing
   report      column (a column of the per-camera table) | below (one line under it) | none
   order       position in the report and, among independent runs, in ``stage=all``
+  root_from   integral runs: a rootnet run; the run is evaluated twice, with the GT's root depth
+              and with that run's predicted ones (PoseNet + RootNet, 3DMPPE)
 
 ``stage=all``, ``evaluate`` and the report read the table, so an ablation or another model family
 is one more row (a config can add rows: ``c.runs.NAME = default.run(...)``), not another branch.
@@ -78,6 +80,7 @@ class Run:
   mvc: losses.MvcOptions = losses.MvcOptions()
   targets: Targets = Targets()
   unlabeled_share: float = 0.0
+  root_from: str = ''
 
 
 def _row(name: str, r, schedules) -> Run:
@@ -117,6 +120,13 @@ def _row(name: str, r, schedules) -> Run:
   if r.report == 'column' and not families.FAMILIES[r.family].per_view:
     raise ValueError(f'{where}.report: family {r.family!r} predicts one pose per frame, not '
                      f'per camera; use "below" or "none"')
+  if r.report == 'column' and families.FAMILIES[r.family].root_only:
+    raise ValueError(f'{where}.report: family {r.family!r} predicts the root alone (scored by '
+                     f'MRPE); use "below" or "none"')
+  root_from = str(r.root_from)
+  if root_from and r.family != 'integral':
+    raise ValueError(f'{where}.root_from: only integral runs take a predicted root depth; this '
+                     f'run is of family {r.family!r}')
   return Run(name=name, label=r.label, family=r.family, init_from=r.init_from,
              init_seed=int(r.init_seed), schedule=r.schedule, gt=bool(r.data.gt),
              pgt=bool(r.data.pgt), mvc_frames=r.data.mvc_frames,
@@ -128,7 +138,7 @@ def _row(name: str, r, schedules) -> Run:
              targets=Targets(source=d.pgt_from, l1=bool(d.pgt_l1),
                              noise_mm=float(d.pgt_noise_mm), view_noise=float(d.pgt_view_noise),
                              withheld=float(d.pgt_withheld), seed=int(d.noise_seed)),
-             unlabeled_share=float(d.unlabeled_share))
+             unlabeled_share=float(d.unlabeled_share), root_from=root_from)
 
 
 def table(config) -> dict[str, Run]:
@@ -146,6 +156,10 @@ def table(config) -> dict[str, Run]:
     if r.init_from and rows[r.init_from].family != r.family:
       raise ValueError(f'config.runs.{r.name}.init_from: {r.init_from!r} is of family '
                        f'{rows[r.init_from].family!r}, this run of {r.family!r}')
+    if r.root_from and (r.root_from not in rows
+                        or not families.FAMILIES[rows[r.root_from].family].root_only):
+      raise ValueError(f'config.runs.{r.name}.root_from must name a rootnet run of config.runs, '
+                       f'got {r.root_from!r}')
   if any(r.pgt for r in rows.values()) and config.pseudo_label.source == 'model':
     g = config.pseudo_label.run
     if g not in rows or families.FAMILIES[rows[g].family].per_view:
@@ -155,8 +169,11 @@ def table(config) -> dict[str, Run]:
 
 
 def dependencies(run: Run, pseudo_label_cfg) -> list[str]:
-  """The runs that must be trained before ``run``: its init_from and, for P-GT, G."""
+  """The runs that must be trained before ``run``: its init_from, its root_from and, for P-GT,
+  G."""
   deps = [run.init_from] if run.init_from else []
+  if run.root_from:
+    deps.append(run.root_from)
   if run.pgt and pseudo_label_cfg.source == 'model':
     deps.append(pseudo_label_cfg.run)
   return deps
@@ -185,7 +202,8 @@ def describe(run: Run, schedule) -> str:
   """One line for the report: what the run trains on, from what, with which loss."""
   data = ' + '.join(n for n, on in (('GT', run.gt), ('P-GT', run.pgt)) if on)
   if families.FAMILIES[run.family].per_view:
-    terms = [f'{run.weights.l1:g} L1'] if run.weights.l1 else []
+    terms = ([f'{run.weights.l1:g} {families.FAMILIES[run.family].l1_name}']
+             if run.weights.l1 else [])
     if run.weights.l2:
       terms.append(f'{run.weights.l2:g} MSE (normalised)')
     if run.weights.mvc:
@@ -216,3 +234,22 @@ def describe(run: Run, schedule) -> str:
   extra = f' ({"; ".join(notes)})' if notes else ''
   return (f'{run.label}: {run.family} model, {schedule.steps} steps {start} on {data}{extra}, '
           f'L = {loss}')
+
+
+PAIR_METRICS = ('mpjpe', 'pa_mpjpe', 'abs_mpjpe', 'mrpe')
+
+
+def check_pairs(pairs, rows: dict[str, Run]) -> None:
+  """config.pairs: each (run a, run b[, metric]) names runs of the table (or 'run+rootnet' of a
+  run evaluated at its root_from's depths) and a metric of :data:`PAIR_METRICS`.
+
+  Raises:
+    ValueError: naming the bad pair.
+  """
+  names = set(rows) | {f'{r.name}+{r.root_from}' for r in rows.values() if r.root_from}
+  for p in pairs:
+    p = tuple(p)
+    if len(p) not in (2, 3) or any(n not in names for n in p[:2]) or (
+        len(p) == 3 and p[2] not in PAIR_METRICS):
+      raise ValueError(f'config.pairs: {p} must be (run a, run b[, metric]) with runs among '
+                       f'{sorted(names)} and metric one of {PAIR_METRICS}')

@@ -164,7 +164,14 @@ def train(ctx: Context, name: str, arrays: dict | None = None):
   if not run.init_from:
     state = family.prepare(state, arrays, codec)
   loss = functools.partial(family.loss, codec=codec, weights=run.weights, mvc_options=run.mvc)
+  if run.init_from:          # warm-ups (MeTRAbs' absolute term) count a fresh run's updates
+    loss = functools.partial(_warm, loss)
   return ctx.train(run, state, loss, arrays)
+
+
+def _warm(loss, model, batch, **kw):
+  """``loss`` without the step counter: a run that starts from another is past any warm-up."""
+  return loss(model, {k: v for k, v in batch.items() if k != 'step'}, **kw)
 
 
 def detections_pgt(d: dict, min_score: float):

@@ -9,6 +9,7 @@ Batches are dicts of arrays with a leading frame axis b (the device's shard) and
                               from it and the (possibly augmented) cameras
   l1_w, mvc_w [b]             per-frame weights of the L1 and MVC terms (the run's data mix)
   keypoints_2d [b, V, J, 3]   instead of images, for 2D-input families (lifting): px, score
+  step        []              added by the step: the update's index (e.g. MeTRAbs' warm-up)
 
 :func:`make_train_step` wraps a family's loss (:mod:`mvssl.train.families`) into
 ``step(state, batch) -> (state, metrics)`` with the named axis 'data' bound by
@@ -40,7 +41,7 @@ def make_train_step(loss_fn, *, seed: int = 0, project=None):
 
     def wrapped(params):
       model = nnx.merge(state.graphdef, params, state.batch_stats, copy=True)
-      loss, aux = loss_fn(model, batch, rng=key)
+      loss, aux = loss_fn(model, dict(batch, step=state.step), rng=key)
       return loss, (aux, nnx.state(model, nnx.BatchStat))
 
     (loss, (aux, batch_stats)), grads = jax.value_and_grad(wrapped, has_aux=True)(state.params)

@@ -1,0 +1,90 @@
+"""The absolute families end to end on the smoke sizes (configs/absolute.py's run table): every
+row trains, the integral runs are scored with the GT's and RootNet's root depths, the absolute
+metrics and MRPE reach the report, the seeds' aggregate and the configured pairs; an untrained
+MeTRAbs (every 2D joint near one point) still gives finite poses."""
+
+import json
+import os
+
+import chex
+import numpy as np
+
+from configs import absolute as absolute_config
+from configs import smoke
+from mvssl import main
+from mvssl.train import runs as runs_lib
+
+
+KEEP = ('multi', 'base', 'rootnet_base', 'rootnet', 'base_gt', 'metro_base', 'metro',
+        'metrabs_base', 'metrabs', 'metrabs_ours')
+
+
+def _config():
+  """configs/absolute.py's rows that exercise every path (each family, RootNet's depths, the
+  absolute P-GT with MVC), on the smoke sizes."""
+  c = smoke.get_config()
+  full = absolute_config.get_config()
+  c.runs = full.runs
+  for r in [r for r in c.runs if r not in KEEP]:
+    del c.runs[r]
+  c.pairs = (('metrabs_ours', 'metrabs', 'abs_mpjpe'), ('metrabs', 'base_gt+rootnet', 'abs_mpjpe'))
+  c.model.absolute.warmup = 2
+  c.truncation.modes = ('bottom',)
+  return c
+
+
+class AbsoluteTest(chex.TestCase):
+
+  def test_table_orders_rootnet_before_the_runs_evaluated_at_its_depths(self):
+    rows = list(runs_lib.table(absolute_config.get_config()))
+    for run, rootnet in (('base_gt', 'rootnet'), ('ours', 'rootnet_ours')):
+      self.assertLess(rows.index(rootnet), rows.index(run))
+
+  def test_bad_pairs_are_named(self):
+    c = absolute_config.get_config()
+    rows = runs_lib.table(c)
+    runs_lib.check_pairs(c.pairs, rows)
+    with self.assertRaisesRegex(ValueError, 'config.pairs'):
+      runs_lib.check_pairs((('ours', 'nothing'),), rows)
+    with self.assertRaisesRegex(ValueError, 'config.pairs'):
+      runs_lib.check_pairs((('ours', 'l1_only', 'auc'),), rows)
+
+  def test_end_to_end_through_the_seeds_aggregate(self):
+    wd = self.create_tempdir().full_path
+    c = _config()
+    c.seeds = (0,)
+    out = main.train_and_evaluate(c, wd)
+    with open(os.path.join(wd, 'seed_0', 'results.json')) as f:
+      r = json.load(f)
+    models = r['models']
+    for label in ('Base', 'Base + RootNet', 'MeTRAbs Ours'):
+      self.assertIn('abs_mpjpe', models[label]['mean'], label)
+      self.assertTrue(np.isfinite(models[label]['mean']['mrpe_z']), label)
+    self.assertNotIn('abs_mpjpe', models['MeTRo Base']['mean'])     # root-relative only
+    self.assertIn('RootNet', r['roots'])
+    # the same network at the GT's and at RootNet's root depth: only the depth-driven numbers move
+    self.assertNotEqual(models['Base']['mean']['mrpe_z'], models['Base + RootNet']['mean']['mrpe_z'])
+    pair_names = {(p['a'], p['b'], p['metric']) for p in r['pairs']}
+    self.assertEqual(pair_names, {('MeTRAbs Ours', 'MeTRAbs Base', 'abs_mpjpe'),
+                                  ('MeTRAbs Base', 'Base + RootNet', 'abs_mpjpe')})
+    self.assertFalse(np.any(np.isnan([models['MeTRAbs Ours']['mean'][k]
+                                       for k in ('mpjpe', 'pa_mpjpe', 'abs_mpjpe')])))
+    with open(os.path.join(wd, 'seed_0', 'results.md')) as f:
+      md = f.read()
+    self.assertIn('absolute MPJPE', md)
+    self.assertIn('RootNet (root alone)', md)
+    self.assertEqual(out['seeds'], [0])
+    self.assertIn('abs_mpjpe', out['models']['MeTRAbs Ours']['mean'])
+    self.assertIn('RootNet', out['roots'])
+    t = r['truncated']['bottom']
+    self.assertGreater(t['joints_outside'], 0.0)
+    self.assertIn('abs_mpjpe', t['models']['MeTRAbs Ours'])
+    self.assertIn('Truncated crops', md)
+    self.assertTrue(os.path.exists(os.path.join(wd, 'seed_0', 'test@bottom_results.json')))
+    with open(os.path.join(wd, 'seeds.md')) as f:
+      text = f.read()
+    self.assertIn('MRPE x / y / z', text)
+    self.assertIn('Truncated crops', text)
+    self.assertIn('bottom', out['truncated'])
+    for p in out['pairs']:
+      self.assertLessEqual(p['low'], p['high'])
