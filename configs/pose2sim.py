@@ -6,6 +6,7 @@ agreement of the P-GT with the recording's own reader.
 
   python launch.py --config=configs/pose2sim.py --workdir=runs/pose2sim
   python launch.py --config=configs/pose2sim.py:lifting --workdir=runs/pose2sim_lifting
+  python launch.py --config=configs/pose2sim.py:metrabs --workdir=runs/pose2sim_metrabs
 
 Default: the image model; Base is run ``base`` of the embedded default (renders only); run in
 the default's workdir (--workdir=runs/default) to reuse its finished Base. The 10 frames with
@@ -16,6 +17,12 @@ images are both fine-tuned on and measured (no 3D exists there).
 from Human3.6M's), then fine-tuned on the recording's detections of all 100 video frames; the
 last half of the frames is held out of fine-tuning and reported apart.
 
+``:metrabs``: the absolute model (MeTRAbs, README "Absolute 3D pose"), Base pre-trained on the
+embedded rendered data (run ``metrabs_base``), fine-tuned on the recording's crops with L1 to
+each view's camera-frame P-GT + 0.1 MVC of the views' own absolute poses; the report gives per
+view the distance of its absolute prediction, mapped to world by R^T (X - t), to the DLT P-GT
+(all joints, and the root alone).
+
 The recording is read from $MVSSL_SHARED_DATA/pose2sim_balancing (default ../shared/data).
 """
 
@@ -25,9 +32,9 @@ from configs import default
 
 
 def get_config(arg=None):
-  """arg: '' (the image model) or 'lifting'."""
-  if arg not in (None, '', 'lifting'):
-    raise ValueError(f'configs/pose2sim.py:ARG must be empty or lifting, got {arg!r}')
+  """arg: '' (the image model), 'lifting' or 'metrabs'."""
+  if arg not in (None, '', 'lifting', 'metrabs'):
+    raise ValueError(f'configs/pose2sim.py:ARG must be empty, lifting or metrabs, got {arg!r}')
   c = default.get_config()
   c.title = 'mvssl on the Pose2Sim balancing recording'
   c.experiment = 'pose2sim'
@@ -38,6 +45,8 @@ def get_config(arg=None):
   c.schedules.finetune.update(steps=300, batch_size=4, lr=5e-4)
   if arg == 'lifting':
     return _lifting(c, shared)
+  if arg == 'metrabs':
+    return _metrabs(c)
   c.runs = default.ConfigDict(dict(
       base=c.runs.base,
       pose2sim_ours=default.run('Fine-tuned (L1 + MVC)', 'integral', 'finetune',
@@ -69,4 +78,15 @@ def _lifting(c, shared):
       pose2sim_ours=default.run('Fine-tuned (L1 + MVC)', 'lifting', 'finetune',
                                 init_from='base', gt=False, pgt=True, mvc_frames='all', mvc=0.1,
                                 report='none', order=1)))
+  return c
+
+
+def _metrabs(c):
+  c.title = 'mvssl MeTRAbs (absolute pose) on the Pose2Sim balancing recording'
+  c.model.absolute.warmup = 300      # the absolute term after a fifth of the pre-training
+  c.runs = default.ConfigDict(dict(
+      metrabs_base=default.run('Base', 'metrabs', 'pretrain_single', report='none', order=0),
+      metrabs_pose2sim=default.run('Fine-tuned (L1 + MVC)', 'metrabs', 'finetune',
+                                   init_from='metrabs_base', gt=False, pgt=True,
+                                   mvc_frames='all', mvc=0.1, report='none', order=1)))
   return c

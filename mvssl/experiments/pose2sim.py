@@ -118,11 +118,15 @@ def run(config, workdir: str) -> dict:
     world = family.predict(trained[run.label], split, ctx.codec(run))      # [N, V, J, 3]
     ref = pgt['pose_world'] - (pgt['pose_world'][:, :1] if family.root_relative else 0.0)
     for key, rows in subsets.items():
-      to_pgt = np.linalg.norm(world[rows] - ref[rows, None], axis=-1).mean(axis=(0, 2))
+      err = np.linalg.norm(world[rows] - ref[rows, None], axis=-1)                  # [n, V, J]
+      to_pgt = err.mean(axis=(0, 2))
       dis = np.nanmean(np.asarray(metrics.view_disagreement(world[rows])), axis=0)     # [V]
-      out.setdefault(key, {})[run.label] = {
-          n: dict(mvc_disagreement_mm=float(dis[v]), mpjpe_to_pgt_mm=float(to_pgt[v]))
-          for v, n in enumerate(names)}
+      rows_out = {n: dict(mvc_disagreement_mm=float(dis[v]), mpjpe_to_pgt_mm=float(to_pgt[v]))
+                  for v, n in enumerate(names)}
+      if not family.root_relative:          # its world root: own (metrabs) or P-GT depth
+        for v, n in enumerate(names):
+          rows_out[n]['root_to_pgt_mm'] = float(err[:, v, 0].mean())
+      out.setdefault(key, {})[run.label] = rows_out
   if parallel.is_main_process():
     mid = frames[len(frames) // 2]
     files = recording.builder.adapter.files                   # None for a video recording
@@ -144,15 +148,21 @@ def _tuning_arrays(ctx, run, n_tune: int):
 
 def _table(out, key, reproj=True):
   labels = list(out[key])
-  lines = ['| view | ' + ('P-GT reproj. (px) | ' if reproj else '') + ' | '.join(
-      f'{m} MVC disagreement (mm) | {m} to P-GT (mm)' for m in labels) + ' |',
-           '|---' * (1 + reproj + 2 * len(labels)) + '|']
+  first = out['views'][0]
+  rooted = {m: 'root_to_pgt_mm' in out[key][m][first] for m in labels}
+  head = []
+  for m in labels:
+    head += [f'{m} MVC disagreement (mm)', f'{m} to P-GT (mm)']
+    head += [f'{m} root to P-GT (mm)'] if rooted[m] else []
+  lines = ['| view | ' + ('P-GT reproj. (px) | ' if reproj else '') + ' | '.join(head) + ' |',
+           '|---' * (1 + reproj + len(head)) + '|']
   for n in out['views']:
     cells = ([f'{out["pgt_reprojection_px"][n]:.1f} / '
               f'{out["pgt_reprojection_px_on_frames"][n]:.1f}'] if reproj else [])
     for m in labels:
       r = out[key][m][n]
       cells += [f'{r["mvc_disagreement_mm"]:.1f}', f'{r["mpjpe_to_pgt_mm"]:.1f}']
+      cells += [f'{r["root_to_pgt_mm"]:.1f}'] if rooted[m] else []
     lines.append(f'| {n} | ' + ' | '.join(cells) + ' |')
   return lines
 
@@ -165,7 +175,9 @@ def _write(out, workdir):
            'Reprojection error (px) against the detections, all 100 frames / the '
            f'{len(out["frames"])} frames read; MVC disagreement (mm): mean distance from '
            'this view\'s world prediction to the other views\'; to P-GT: mean joint distance '
-           '(root-aligned for root-relative models).',
+           '(root-aligned for root-relative models; absolute for MeTRAbs, whose root is its own; '
+           'the integral model\'s root depth is the P-GT\'s); root to P-GT: the world root\'s '
+           'distance (MRPE against the P-GT).',
            'P-GT read through the bring-your-own path vs the recording\'s own reader: median '
            f'{out["pgt_vs_reference_mm"]["median"]:.4f} mm, max '
            f'{out["pgt_vs_reference_mm"]["max"]:.4f} mm.', '']

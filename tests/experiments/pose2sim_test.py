@@ -106,3 +106,29 @@ class Pose2SimLiftingTest(chex.TestCase):
     np.testing.assert_allclose(tuned['pose_3d'], pgt['pose_world'][:6])
     rows = [json.loads(x) for x in open(os.path.join(tmp, 'pose2sim_ours', 'metrics.jsonl'))]
     self.assertEqual(rows[-1]['step'], 4)
+
+
+class Pose2SimMetrabsTest(chex.TestCase):
+
+  def test_absolute_model_on_the_recording_against_the_dlt_pgt(self):
+    root = shared_path('pose2sim_balancing')
+    tmp = self.create_tempdir().full_path
+    config = pose2sim_config.get_config('metrabs')
+    smoke.shrink(config)
+    config.data.frames.update(labeled=12, unlabeled=8, test=4)
+    config.unlabeled_data.update(manual_dir=root, max_frames=4)
+    config.model.absolute.warmup = 2
+    out = main.train_and_evaluate(config, tmp)
+    self.assertEqual(set(out['models']), {'Base', 'Fine-tuned (L1 + MVC)'})
+    # Each view's own absolute prediction is scored against the P-GT (joints and root), finite.
+    for per_view in out['models'].values():
+      self.assertEqual(set(per_view), {'cam01', 'cam02', 'cam03', 'cam04'})
+      for r in per_view.values():
+        self.assertTrue(np.isfinite(r['mpjpe_to_pgt_mm']) and np.isfinite(r['root_to_pgt_mm']))
+        self.assertGreaterEqual(r['mpjpe_to_pgt_mm'], 0.0)
+    md = open(os.path.join(tmp, 'pose2sim_results.md')).read()
+    self.assertIn('Fine-tuned (L1 + MVC) root to P-GT (mm)', md)
+    # The fine-tune trained on the recording's camera-frame P-GT from the Base's weights.
+    rows = [json.loads(x) for x in open(os.path.join(tmp, 'metrabs_pose2sim', 'metrics.jsonl'))]
+    self.assertEqual(rows[-1]['step'], 4)
+    self.assertIn('labs', rows[-1])
