@@ -195,6 +195,10 @@ def get_config(arg=None):
   # of bottom (the window moved up: legs leave the crop) | side (moved left); fraction of the
   # crop side the window moves by
   c.truncation = ConfigDict(dict(modes=(), fraction=1.0 / 3.0))
+  # Evaluation also on multi-person scenes of the test split (mvssl.data.crowd; rendered data
+  # only): people per scene (0 = off, 2..5), each neighbour's root distance from the frame's
+  # person (mm, uniform in the range), a scene every `every` test frames, the scenes' seed
+  c.crowd = ConfigDict(dict(people=0, spacing_mm=(900.0, 1500.0), every=1, seed=0))
 
   c.data = rendered_data()   # labeled and test splits (and unlabeled, unless unlabeled_data)
   # Optional second dataset for the unlabeled split (e.g. configs/recording.py); None = data.

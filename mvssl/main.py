@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 
 from mvssl import parallel
+from mvssl.data import crowd
 from mvssl.data import sources
 from mvssl.data import truncate
 from mvssl.experiments import g_variants
@@ -78,6 +79,8 @@ def validate(config) -> None:
   g_heads.check(g_heads.options(config.model.g), num_joints=config.model.num_joints)
   runs.check_pairs(config.pairs, runs.table(config))
   truncate.check(config.truncation.modes, config.truncation.fraction)
+  crowd.check(config.crowd.people, config.crowd.spacing_mm, config.crowd.every,
+              config.data.dataset)
   if config.experiment == 'study':
     study.check(config)
   if config.experiment == 'g_variants':

@@ -24,7 +24,8 @@ HEAD_MM = 105.0
 _SUB = 4  # sub-pixel bits for cv2 drawing
 
 
-def _np_project(cam, pts):
+def project_np(cam, pts):
+  """(pixels [J, 2], camera-frame depths [J] mm) of world points ``pts`` [J, 3] mm (host)."""
   pc = pts @ np.asarray(cam.R).T + np.asarray(cam.t)
   return np.asarray(camlib.project(cam, pts)), pc[:, 2]
 
@@ -92,21 +93,42 @@ def render_view(pose: np.ndarray, cam: camlib.Camera, size: int, rng: np.random.
   Raises:
     ValueError: if a joint is behind the camera.
   """
-  uv_full, depth = _np_project(cam, pose)
+  uv_full, depth = project_np(cam, pose)
   if np.any(depth <= 100.0):
     raise ValueError(f'a joint is behind or at the camera (depth {depth.min():.0f} mm)')
   box = square_box(uv_full, box_scale)
   crop = camlib.crop_and_resize(cam, box, (size, size))
-  uv, _ = _np_project(crop, pose)
-  f = float(np.asarray(crop.K)[0, 0])
+  uv, _ = project_np(crop, pose)
   img = background(rng, size)
-  root_depth = depth[0]
+  _paint(img, float(np.asarray(crop.K)[0, 0]), [(uv, depth)])
+  return img, crop, box
+
+
+def paint_people(img: np.ndarray, crop: camlib.Camera, poses) -> np.ndarray:
+  """Paints bodies into ``img`` [S, S, 3] uint8 BGR (in place, and returned) as seen by the crop
+  camera ``crop``: every person's bones, torso and head far to near together (painter's
+  algorithm over all people, so a nearer person occludes a farther one), each shaded by its
+  depth relative to its own root.
+
+  Args:
+    poses: world joints [17, 3] (mm) of each person; a person with a joint at or behind the
+      camera (depth <= 100 mm) is left out.
+  """
+  people = [project_np(crop, np.asarray(pose)) for pose in poses]
+  return _paint(img, float(np.asarray(crop.K)[0, 0]),
+                [(uv, depth) for uv, depth in people if np.all(depth > 100.0)])
+
+
+def _paint(img, f, people):
+  """Paints people [(uv [17, 2] px, depth [17] mm)] into ``img`` (crop focal length f px)."""
   parts = []
-  for (a, b) in h36m.BONES:
-    parts.append(((depth[a] + depth[b]) / 2, 'bone', (a, b)))
-  parts.append((depth[[1, 4, 11, 14]].mean() + 40.0, 'torso', None))
-  parts.append((depth[10], 'head', None))
-  for d, kind, ab in sorted(parts, key=lambda p: -p[0]):
+  for uv, depth in people:
+    person = (uv, depth[0])
+    for (a, b) in h36m.BONES:
+      parts.append(((depth[a] + depth[b]) / 2, 'bone', (a, b), person))
+    parts.append((depth[[1, 4, 11, 14]].mean() + 40.0, 'torso', None, person))
+    parts.append((depth[10], 'head', None, person))
+  for d, kind, ab, (uv, root_depth) in sorted(parts, key=lambda p: -p[0]):
     rel = d - root_depth
     if kind == 'bone':
       a, b = ab
@@ -124,4 +146,4 @@ def render_view(pose: np.ndarray, cam: camlib.Camera, size: int, rng: np.random.
       # Face marker: nose side of the head, so the facing direction is visible.
       n = tuple(int(v) for v in np.round((0.6 * uv[9] + 0.4 * uv[10]) * (1 << _SUB)))
       cv2.circle(img, n, max(1, r // 3) << _SUB, (60, 60, 160), -1, cv2.LINE_AA, _SUB)
-  return img, crop, box
+  return img

@@ -86,6 +86,17 @@ def aggregate(per_seed: dict, workdirs: dict, pairs=()) -> dict:
         models={m: {k: dict(zip(('mean', 'std'), stats.mean_std(
             [r['truncated'][mode]['models'][m][k] for r in per_seed.values()])))
             for k in t['models'][m]} for m in t['models']})
+  if 'crowd' in first:
+    ms = lambda xs: dict(zip(('mean', 'std'), stats.mean_std(xs)))         # noqa: E731
+    c = first['crowd']
+    each = [r['crowd'] for r in per_seed.values()]
+    out['crowd'] = dict(
+        people=c['people'], crops=ms([e['crops'] for e in each]),
+        people_in_crop=ms([e['people_in_crop'] for e in each]),
+        models={m: {k: ms([e['models'][m][k] for e in each]) for k in c['models'][m]}
+                for m in c['models']},
+        roots={m: {k: ms([e['roots'][m][k] for e in each]) for k in c['roots'][m]}
+               for m in c.get('roots', {})})
   errors = [np.load(os.path.join(w, 'errors.npz')) for w in workdirs.values()]
   for a, b, k in evaluate.pair_list(first, pairs):
     out['pairs'].append(dict(a=a, b=b, metric=k, **stats.paired_over_seeds(
@@ -134,6 +145,9 @@ def markdown(out: dict, title: str) -> str:
   if out.get('truncated'):
     lines += ['', 'Mean +- std over seeds. ' + report.truncation_table(
         out['truncated'], out['models'], cell=lambda v: f'{v["mean"]:.1f} +- {v["std"]:.1f}')]
+  if out.get('crowd'):
+    lines += ['', 'Mean +- std over seeds. ' + report.crowd_table(
+        out['crowd'], cell=lambda v: f'{v["mean"]:.1f} +- {v["std"]:.1f}')]
   if 'pgt_mpjpe' in out:
     lines += ['', f'P-GT vs hidden GT: MPJPE {out["pgt_mpjpe"]["mean"]:.1f} +- '
               f'{out["pgt_mpjpe"]["std"]:.1f} mm.']

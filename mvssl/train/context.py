@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import os
 
 from mvssl import parallel
 from mvssl.data import augment
+from mvssl.data import crowd
 from mvssl.data import input_pipeline
 from mvssl.data import sources
 from mvssl.data import truncate
@@ -47,14 +49,32 @@ class Context:
 
   def split(self, name: str) -> dict:
     """A split of the experiment's data (:class:`mvssl.data.sources.ExperimentData`); 'S@MODE'
-    is split S with truncated crops (:mod:`mvssl.data.truncate`, config.truncation.fraction)."""
+    is split S with truncated crops (:mod:`mvssl.data.truncate`, config.truncation.fraction),
+    'S@crowd' its multi-person scenes (:mod:`mvssl.data.crowd`, config.crowd)."""
     if '@' in name:
       base, mode = name.split('@', 1)
       if name not in self._truncated:
-        self._truncated[name] = truncate.truncate_split(self.data.split(base), mode,
-                                                        float(self.config.truncation.fraction))
+        if mode == 'crowd':
+          c = self.config.crowd
+          self._truncated[name] = crowd.crowd_split(
+              self.data.split(base), int(c.people), tuple(c.spacing_mm), int(c.every),
+              float(self.config.data.box_scale), int(c.seed))
+        else:
+          self._truncated[name] = truncate.truncate_split(
+              self.data.split(base), mode, float(self.config.truncation.fraction))
       return self._truncated[name]
     return self.data.split(name)
+
+  def split_settings(self, name: str) -> str:
+    """What a made split ('S@MODE') depends on beyond split S, as text ('' for a plain split):
+    stored predictions of a made split are reused only under the same settings."""
+    if '@' not in name:
+      return ''
+    mode = name.split('@', 1)[1]
+    if mode == 'crowd':
+      return 'crowd:' + json.dumps(self.config.crowd.to_dict(), sort_keys=True) + \
+          f':box_scale={float(self.config.data.box_scale)}'
+    return f'{mode}:fraction={float(self.config.truncation.fraction)!r}'
 
   def schedule(self, run: runs_lib.Run):
     return self.config.schedules[run.schedule]

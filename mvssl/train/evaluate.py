@@ -54,7 +54,8 @@ def predictions(ctx: Context, run, split: str, d: dict, root_from: str = '') -> 
   """The run's world poses on ``split`` (its family's ``predict``; with ``root_from``, a rootnet
   run, the integral run's poses at that run's predicted root depths), read from
   ``predictions/<split>/<run>[+<root_from>].npz`` when that file came from the same finished checkpoint and
-  the same frames, else predicted and stored (process 0).
+  the same frames (and, for a truncated or crowd split, the same settings), else predicted and
+  stored (process 0).
 
   Raises:
     FileNotFoundError: when the run has no finished checkpoint.
@@ -64,6 +65,8 @@ def predictions(ctx: Context, run, split: str, d: dict, root_from: str = '') -> 
   ident = _checkpoint_id(ctx, run.name)
   if root_from:
     ident = ident and f'{ident}+{root_from}:{_checkpoint_id(ctx, root_from)}'
+  if ident and ctx.split_settings(split):      # a made split: its settings too (not only its size)
+    ident = f'{ident}|{ctx.split_settings(split)}'
   if ident and os.path.exists(path):
     try:
       z = arrays_lib.load_npz(path)
@@ -183,6 +186,8 @@ def evaluate(ctx: Context, split: str = 'test') -> dict:
   if split == 'test':
     for mode in ctx.config.truncation.modes:
       results.setdefault('truncated', {})[mode] = truncated(ctx, f'{split}@{mode}')
+    if int(ctx.config.crowd.people):
+      results['crowd'] = crowd(ctx, f'{split}@crowd')
   if parallel.is_main_process():
     prefix = '' if split == 'test' else f'{split}_'
     np.savez(os.path.join(ctx.workdir, f'{prefix}errors.npz'), **errors)
@@ -196,6 +201,7 @@ def evaluate(ctx: Context, split: str = 'test') -> dict:
 
 
 TRUNCATED_KEYS = ('mpjpe', 'pa_mpjpe', 'abs_mpjpe', 'mrpe')
+CROWD_KEYS = ('mpjpe', 'pa_mpjpe', 'abs_mpjpe', 'pck3d_abs', 'mrpe')
 
 
 def truncated(ctx: Context, split: str) -> dict:
@@ -206,6 +212,22 @@ def truncated(ctx: Context, split: str) -> dict:
   d = ctx.split(split)
   return dict(joints_outside=float(np.mean(d['joints_outside'][d['view_valid']])),
               models={m: {k: v['mean'][k] for k in TRUNCATED_KEYS if k in v['mean']}
+                      for m, v in r['models'].items()},
+              roots={m: v['mean'] for m, v in r.get('roots', {}).items()})
+
+
+def crowd(ctx: Context, split: str) -> dict:
+  """Every run scored on the multi-person scenes ('test@crowd', :mod:`mvssl.data.crowd`; its own
+  ``<split>_results.json``), every person of every scene from its own box: {'people': persons per
+  scene, 'crops': scored crops, 'people_in_crop': mean persons whose root falls in a crop,
+  'models': {label: {metric: mean}} (CROWD_KEYS: absolute MPJPE and PCK3D_abs at 150 mm per
+  person, MRPE), 'roots': {label: {metric: mean}}}."""
+  r = evaluate(ctx, split)
+  d = ctx.split(split)
+  ok = d['view_valid']
+  return dict(people=int(ctx.config.crowd.people), crops=int(np.sum(ok)),
+              people_in_crop=float(np.mean(d['people_in_crop'][ok])),
+              models={m: {k: v['mean'][k] for k in CROWD_KEYS if k in v['mean']}
                       for m, v in r['models'].items()},
               roots={m: v['mean'] for m, v in r.get('roots', {}).items()})
 

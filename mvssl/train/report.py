@@ -63,6 +63,28 @@ def truncation_table(truncated: dict, full: dict, cell=None) -> str:
   return '\n'.join(lines)
 
 
+def crowd_table(crowd: dict, cell=None) -> str:
+  """Markdown: every model on the multi-person scenes (:mod:`mvssl.data.crowd`), each person from
+  its own box: MPJPE / PA-MPJPE and, for absolute poses, absolute MPJPE, PCK3D_abs@150 (%) and
+  MRPE. crowd {'people', 'crops', 'people_in_crop', 'models': {label: {metric: value}},
+  'roots': {label: {metric: value}}}; ``cell`` as :func:`truncation_table`'s."""
+  cell = cell or (lambda v: f'{v:.1f}')
+  pct = lambda v: cell({k: 100 * x for k, x in v.items()} if isinstance(v, dict)   # noqa: E731
+                       else 100 * v)
+  lines = [f'Several people per frame (mvssl.data.crowd: {crowd["people"]} per scene, each '
+           f'person cropped from its own GT box, {_plain(crowd["crops"]):.0f} crops; persons '
+           f'whose root falls in a crop: {_plain(crowd["people_in_crop"]):.2f} on average), mm:',
+           '', '| model | MPJPE / PA-MPJPE | absolute MPJPE | PCK3D_abs@150 (%) | MRPE |',
+           '|---|---|---|---|---|']
+  for m, r in crowd['models'].items():
+    lines.append(f'| {m} | {cell(r["mpjpe"])} / {cell(r["pa_mpjpe"])} | ' + (
+        f'{cell(r["abs_mpjpe"])} | {pct(r["pck3d_abs"])} | {cell(r["mrpe"])} |'
+        if 'abs_mpjpe' in r else ' | | |'))
+  for m, r in crowd.get('roots', {}).items():
+    lines.append(f'| {m} (root alone) | | | | {cell(r["mrpe"])} |')
+  return '\n'.join(lines)
+
+
 def _plain(v):
   """A number, or the mean of a {mean, std} cell."""
   return v['mean'] if isinstance(v, dict) else v
@@ -128,6 +150,8 @@ def markdown(results: dict, title: str = 'mvssl') -> str:
     md.append('')
   if results.get('truncated'):
     md += [truncation_table(results['truncated'], results['models']), '']
+  if results.get('crowd'):
+    md += [crowd_table(results['crowd']), '']
   if 'pgt' in results and 'mpjpe' in results['pgt']:
     p = results['pgt']
     md.append(f'P-GT vs hidden GT of the unlabeled split: MPJPE {p["mpjpe"]:.1f} mm, PA-MPJPE '

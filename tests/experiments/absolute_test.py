@@ -12,6 +12,9 @@ import numpy as np
 from configs import absolute as absolute_config
 from configs import smoke
 from mvssl import main
+from mvssl.experiments import seeds as seeds_lib
+from mvssl.train import evaluate
+from mvssl.train.context import Context
 from mvssl.train import runs as runs_lib
 
 
@@ -30,6 +33,7 @@ def _config():
   c.pairs = (('metrabs_ours', 'metrabs', 'abs_mpjpe'), ('metrabs', 'base_gt+rootnet', 'abs_mpjpe'))
   c.model.absolute.warmup = 2
   c.truncation.modes = ('bottom',)
+  c.crowd.update(people=2, every=2)
   return c
 
 
@@ -81,10 +85,32 @@ class AbsoluteTest(chex.TestCase):
     self.assertIn('abs_mpjpe', t['models']['MeTRAbs Ours'])
     self.assertIn('Truncated crops', md)
     self.assertTrue(os.path.exists(os.path.join(wd, 'seed_0', 'test@bottom_results.json')))
+    # every person of every 2-person scene scored from its own box (4 test frames, every 2nd)
+    crowd = r['crowd']
+    self.assertEqual(crowd['people'], 2)
+    self.assertLessEqual(crowd['crops'], 2 * 2 * 4)
+    self.assertTrue(np.isfinite(crowd['models']['MeTRAbs Ours']['abs_mpjpe']))
+    self.assertTrue(0.0 <= crowd['models']['MeTRAbs Ours']['pck3d_abs'] <= 1.0)
+    self.assertNotIn('abs_mpjpe', crowd['models']['MeTRo Base'])
+    self.assertIn('Several people per frame', md)
     with open(os.path.join(wd, 'seeds.md')) as f:
       text = f.read()
+    self.assertIn('Several people per frame', text)
     self.assertIn('MRPE x / y / z', text)
     self.assertIn('Truncated crops', text)
     self.assertIn('bottom', out['truncated'])
     for p in out['pairs']:
       self.assertLessEqual(p['low'], p['high'])
+    # Stored predictions of a made split are reused only under the same settings: another
+    # truncation fraction gives other crops of the same size, and is predicted again.
+    sc = seeds_lib.seed_config(c, wd, 0)
+    ctx = Context(sc, os.path.join(wd, 'seed_0'))
+    run = ctx.runs['metrabs_ours']
+    d = ctx.split('test@bottom')
+    stored = evaluate.predictions(ctx, run, 'test@bottom', d)
+    sc.truncation.fraction = 0.1
+    ctx = Context(sc, os.path.join(wd, 'seed_0'))
+    d = ctx.split('test@bottom')
+    again = evaluate.predictions(ctx, run, 'test@bottom', d)
+    self.assertEqual(again.shape, stored.shape)
+    self.assertFalse(np.allclose(again, stored))

@@ -116,12 +116,13 @@ class Pose2SimMetrabsTest(chex.TestCase):
     config = pose2sim_config.get_config('metrabs')
     smoke.shrink(config)
     config.data.frames.update(labeled=12, unlabeled=8, test=4)
-    config.unlabeled_data.update(manual_dir=root, max_frames=4)
+    config.unlabeled_data.update(manual_dir=root, max_frames=8, num_workers=2)
     config.model.absolute.warmup = 2
     out = main.train_and_evaluate(config, tmp)
+    self.assertEqual(out['tuning_frames'], out['frames'][:4])          # half held out
     self.assertEqual(set(out['models']), {'Base', 'Fine-tuned (L1 + MVC)'})
     # Each view's own absolute prediction is scored against the P-GT (joints and root), finite.
-    for per_view in out['models'].values():
+    for per_view in list(out['models'].values()) + list(out['heldout_models'].values()):
       self.assertEqual(set(per_view), {'cam01', 'cam02', 'cam03', 'cam04'})
       for r in per_view.values():
         self.assertTrue(np.isfinite(r['mpjpe_to_pgt_mm']) and np.isfinite(r['root_to_pgt_mm']))
