@@ -9,8 +9,10 @@ Every family: pre-training on GT (1000 steps), then 300 steps from it on GT (Bas
 with L1 (L1-only) or with L1 + 0.03 L_MVC (Ours); G 500 steps; 1000 test frames. Shorter than
 h36m_motion's schedules so that the 14 runs fit about 15 minutes per seed on 2 CPU cores.
 Every run is also scored on the test crops with a third of the window cut off at the bottom and
-at the side (mvssl.data.truncate). For the absolute families the P-GT targets are each view's camera-frame pose and L_MVC compares
-each view's own absolute prediction in world coordinates (no borrowed root depth).
+at the side (mvssl.data.truncate), and on 3-person scenes of every 4th test frame, each person
+cropped from its own box (mvssl.data.crowd). For the absolute families the P-GT targets are each
+view's camera-frame pose and L_MVC compares each view's own absolute prediction in world
+coordinates (no borrowed root depth).
 """
 
 from configs import default
@@ -28,6 +30,7 @@ def get_config(arg=None):
   c.schedules.finetune = default.schedule(300, 8, 1e-3)
   c.model.absolute.warmup = 200      # MeTRAbs' absolute term after a fifth of its pre-training
   c.truncation.modes = ('bottom', 'side')   # also scored on crops with a third cut off
+  c.crowd.update(people=3, every=4)          # and on 3-person scenes (250 scenes, 750 people)
   ours = dict(pgt=True, mvc_frames='all', mvc=0.03)
   l1 = dict(pgt=True, mvc_frames='all')
   c.runs = default.ConfigDict(dict(
