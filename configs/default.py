@@ -211,6 +211,8 @@ def get_config(arg=None):
   i.scale = (0.8, 1.2)       # geometric: zoom range
   i.rotation_deg = 30.0      # geometric: in-plane rotation range (+-)
   i.flip_prob = 0.5          # geometric: chance of a horizontal flip (L/R joints swapped)
+  i.shift = 0.0              # geometric: content moved by up to +-shift of the crop side in x
+                             # and y: truncation augmentation (MeTRAbs); 0 = off
 
   c.study = st = ConfigDict()   # the reproduction study (configs/study.py, mvssl.experiments.study)
   st.reference = 'l1_only'   # the run every variant is compared with (paired intervals)

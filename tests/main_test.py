@@ -106,6 +106,7 @@ class ValidateTest(chex.TestCase):
              ('parallel', 'vmap', r'config.parallel must be one of shard_map, pmap'),
              ('optimizer.name', 'sgd', r'config.optimizer.name must be one of adam, adamw'),
              ('input.augment', 'mixup', r'config.input.augment must be one of none, colour'),
+             ('input.shift', 0.6, r'config.input.shift must be in \[0, 0.5\)'),
              ('pseudo_label.source', 'oracle', r'config.pseudo_label.source must be one of'),
              ('data.dataset', 'coco',
               r"config.data.dataset must be one of \['h36m_2d', 'human36m'"),

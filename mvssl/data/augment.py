@@ -26,8 +26,10 @@ import scipy.linalg
 from mvssl.data import h36m
 
 
-def similarity(size: int, scale: float, angle_deg: float, flip: bool) -> np.ndarray:
-  """3x3 map of crop pixels (px) -> warped crop pixels about the crop centre ((S-1)/2)."""
+def similarity(size: int, scale: float, angle_deg: float, flip: bool,
+               shift_px=(0.0, 0.0)) -> np.ndarray:
+  """3x3 map of crop pixels (px) -> warped crop pixels about the crop centre ((S-1)/2), then
+  moved by ``shift_px`` (dx, dy) px (image content moves right / down)."""
   c = (size - 1) / 2.0
   th = np.deg2rad(angle_deg)
   rot = np.array([[np.cos(th), -np.sin(th)], [np.sin(th), np.cos(th)]]) * scale
@@ -35,7 +37,7 @@ def similarity(size: int, scale: float, angle_deg: float, flip: bool) -> np.ndar
     rot = rot @ np.diag([-1.0, 1.0])
   A = np.eye(3)
   A[:2, :2] = rot
-  A[:2, 2] = np.array([c, c]) - rot @ np.array([c, c])
+  A[:2, 2] = np.array([c, c]) - rot @ np.array([c, c]) + np.asarray(shift_px, np.float64)
   return A
 
 
@@ -54,7 +56,7 @@ def warp_camera(K, R, t, dist, A):
 
 
 def augment_frame(ex: dict, rng: np.random.Generator, *, scale=(0.8, 1.2), rotation_deg=30.0,
-                  flip_prob=0.5, colour=True) -> dict:
+                  flip_prob=0.5, colour=True, shift=0.0) -> dict:
   """Randomly warps every view of one frame and updates cameras and labels to match.
 
   Args:
@@ -64,7 +66,10 @@ def augment_frame(ex: dict, rng: np.random.Generator, *, scale=(0.8, 1.2), rotat
       target extras of :func:`mvssl.train.stages.unlabeled_targets`, permuted with the joints).
     rng: numpy Generator (deterministic per example).
     scale: (low, high) uniform zoom; rotation_deg: uniform in +-rotation_deg; flip_prob: chance
-      of a horizontal flip of the whole frame; colour: per-view gain/bias jitter.
+      of a horizontal flip of the whole frame; colour: per-view gain/bias jitter; shift: each
+      view's content moved by up to +-shift of the crop side in x and in y (uniform), so part
+      of the body can leave the crop: truncation augmentation, as MeTRAbs trains with (0 = off;
+      no random numbers are drawn for it then, so other settings' streams are unchanged).
   Returns:
     A new dict with the same keys.
   """
@@ -78,8 +83,9 @@ def augment_frame(ex: dict, rng: np.random.Generator, *, scale=(0.8, 1.2), rotat
   kp = ex.get('keypoints_2d')
   kp = None if kp is None else np.array(kp, np.float64)
   for i in np.nonzero(np.asarray(ex['view_valid']))[0]:   # a missing view: nothing to warp
-    A = similarity(size, float(rng.uniform(*scale)),
-                   float(rng.uniform(-rotation_deg, rotation_deg)), flip)
+    zoom, angle = float(rng.uniform(*scale)), float(rng.uniform(-rotation_deg, rotation_deg))
+    move = rng.uniform(-shift, shift, 2) * size if shift > 0 else (0.0, 0.0)
+    A = similarity(size, zoom, angle, flip, move)
     new['K'][i], new['R'][i], new['t'][i], new['dist'][i] = warp_camera(
         new['K'][i], new['R'][i], new['t'][i], new['dist'][i], A)
     img = cv2.warpAffine(imgs[i], A[:2], (size, size), flags=cv2.INTER_LINEAR,

@@ -33,12 +33,13 @@ def _project(ex, i, pts):
 
 class AugmentTest(parameterized.TestCase):
 
-  @parameterized.product(dist_model=['h36m', 'opencv'], flip=[False, True])
-  def test_warped_camera_matches_warped_pixels(self, dist_model, flip):
+  @parameterized.product(dist_model=['h36m', 'opencv'], flip=[False, True], shift=[0.0, 0.3])
+  def test_warped_camera_matches_warped_pixels(self, dist_model, flip, shift):
     ex = _frame(dist_model)
     ex['keypoints_2d'] = np.stack([np.concatenate(
         [_project(ex, i, ex['pose_3d']), np.ones((17, 1))], -1) for i in range(3)])
-    out = augment.augment_frame(ex, np.random.default_rng(1), flip_prob=float(flip))
+    out = augment.augment_frame(ex, np.random.default_rng(1), flip_prob=float(flip),
+                                shift=shift)
     perm = list(h36m.FLIP_PERM) if flip else list(range(17))
     np.testing.assert_allclose(out['pose_3d'], ex['pose_3d'][perm])
     for i in range(3):
@@ -75,6 +76,25 @@ class AugmentTest(parameterized.TestCase):
       # After the flip the physical left wrist is named the right wrist (16).
       expected = _project(out, i, out['pose_3d'])[16]
       np.testing.assert_allclose(centroid, expected, atol=0.3)
+
+  def test_shift_truncates_and_leaves_other_draws_alone(self):
+    ex = _frame('h36m')
+    plain = augment.augment_frame(ex, np.random.default_rng(4))
+    zero = augment.augment_frame(ex, np.random.default_rng(4), shift=0.0)
+    for x, y in zip(jax.tree.leaves(plain), jax.tree.leaves(zero)):
+      np.testing.assert_array_equal(x, y)          # shift=0 draws nothing: same stream as before
+    outside = []
+    for seed in range(8):
+      out = augment.augment_frame(ex, np.random.default_rng(seed), shift=0.4, scale=(1, 1),
+                                  rotation_deg=0, flip_prob=0)
+      for i in range(3):
+        px = _project(out, i, out['pose_3d'])
+        moved = px - _project(ex, i, ex['pose_3d'])
+        np.testing.assert_allclose(moved, np.broadcast_to(moved[0], moved.shape), atol=1e-6)
+        self.assertLessEqual(np.abs(moved[0]).max(), 0.4 * 96 + 1e-6)   # a pure translation
+        outside.append(np.any((px < 0) | (px > 95)))
+    self.assertTrue(any(outside))                  # some crops cut part of the body off
+    self.assertFalse(all(outside))
 
   def test_missing_view_is_left_alone(self):
     ex = _frame('h36m')
