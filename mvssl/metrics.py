@@ -98,18 +98,20 @@ def all_metrics(pred, gt, root: int = 0) -> dict:
 def root_errors(pred: jax.Array, gt: jax.Array, R: jax.Array | None = None, root: int = 0) -> dict:
   """MRPE, the mean root position error (Moon et al. 2019): the root joint's Euclidean error
   (mm), and with the world-to-camera rotations R its absolute error per camera axis (x right,
-  y down, z depth).
+  y down, z depth) and its signed depth error (root_dz = predicted minus true camera z, mm:
+  negative = placed too near the camera; a bias the absolute values hide).
 
   Args:
     pred, gt: [..., J, 3] world mm (J may be 1: a root alone); R: optional [..., 3, 3].
   Returns:
-    {'mrpe': [...]} and, with R, 'mrpe_x', 'mrpe_y', 'mrpe_z' [...] (mm).
+    {'mrpe': [...]} and, with R, 'mrpe_x', 'mrpe_y', 'mrpe_z', 'root_dz' [...] (mm).
   """
   d = pred[..., root, :] - gt[..., root, :]
   out = dict(mrpe=jnp.linalg.norm(d, axis=-1))
   if R is not None:
-    dc = jnp.abs(jnp.einsum('...ij,...j->...i', R, d))
-    out.update(mrpe_x=dc[..., 0], mrpe_y=dc[..., 1], mrpe_z=dc[..., 2])
+    dc = jnp.einsum('...ij,...j->...i', R, d)
+    out.update(mrpe_x=jnp.abs(dc[..., 0]), mrpe_y=jnp.abs(dc[..., 1]), mrpe_z=jnp.abs(dc[..., 2]),
+               root_dz=dc[..., 2])
   return out
 
 
@@ -122,7 +124,7 @@ def absolute_metrics(pred: jax.Array, gt: jax.Array, R: jax.Array | None = None,
               **root_errors(pred, gt, R, root))
 
 
-ABSOLUTE = ('abs_mpjpe', 'pck3d_abs', 'mrpe', 'mrpe_x', 'mrpe_y', 'mrpe_z')   # their keys
+ABSOLUTE = ('abs_mpjpe', 'pck3d_abs', 'mrpe', 'mrpe_x', 'mrpe_y', 'mrpe_z', 'root_dz')   # their keys
 
 
 def view_disagreement(world: jax.Array, seen: jax.Array | None = None) -> jax.Array:

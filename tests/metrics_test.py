@@ -108,6 +108,24 @@ class MetricsTest(chex.TestCase):
     self.assertTrue(np.isnan(np.asarray(masked['lateral'])[0, 1]))
     np.testing.assert_allclose(np.asarray(masked['consensus_mpjpe'])[0, 0], 0.0, atol=1e-4)
 
+  def test_absolute_metrics_by_hand(self):
+    # A camera looking along world +y (its z axis): world y is depth, world x is image x.
+    R = np.array([[1.0, 0, 0], [0, 0, -1], [0, 1, 0]])
+    gt = np.zeros((2, 3, 3))
+    gt[:, 1:, 2] = 100.0                               # joints 1, 2 above the root
+    pred = gt.copy()
+    pred[0] += [30.0, -400.0, 0.0]                     # frame 0: 30 mm right, 400 mm too near
+    pred[1] += [0.0, 200.0, 0.0]                       # frame 1: 200 mm too far
+    out = {k: np.asarray(v) for k, v in metrics.absolute_metrics(
+        jnp.asarray(pred), jnp.asarray(gt), jnp.asarray(np.stack([R, R]))).items()}
+    np.testing.assert_allclose(out['mrpe'], [np.hypot(30, 400), 200], rtol=1e-6)
+    np.testing.assert_allclose(out['mrpe_x'], [30, 0], atol=1e-4)
+    np.testing.assert_allclose(out['mrpe_z'], [400, 200], rtol=1e-6)
+    np.testing.assert_allclose(out['root_dz'], [-400, 200], rtol=1e-6)   # signed: near < 0
+    np.testing.assert_allclose(out['abs_mpjpe'], out['mrpe'], rtol=1e-6)  # a rigid shift
+    np.testing.assert_allclose(out['pck3d_abs'], [0.0, 0.0])
+    self.assertNotIn('root_dz', metrics.root_errors(jnp.asarray(pred), jnp.asarray(gt)))
+
   def test_scores_2d_by_hand(self):
     # 1 frame, 2 views (the second not recorded), 3 joints; box 100 px: PCK at 5 / 10 / 20 px.
     gt = np.zeros((1, 2, 3, 2))

@@ -130,18 +130,20 @@ def markdown(out: dict, title: str) -> str:
   if absolute or out.get('roots'):
     ms = lambda r, k: f'{r[k]["mean"]:.1f} +- {r[k]["std"]:.1f}'          # noqa: E731
     lines += ['', 'Absolute poses, mean over cameras (mm; no alignment; MRPE per camera axis x, y, '
-              'z = depth), mean +- std over seeds:', '',
-              '| model | MPJPE / PA-MPJPE | absolute MPJPE | MRPE | MRPE x / y / z |',
-              '|---|---|---|---|---|']
+              'z = depth; root z bias: mean signed depth error, negative = too near), '
+              'mean +- std over seeds:', '',
+              '| model | MPJPE / PA-MPJPE | absolute MPJPE | MRPE | MRPE x / y / z | root z bias |',
+              '|---|---|---|---|---|---|']
+    dz = lambda r: ms(r, 'root_dz') if 'root_dz' in r else ''               # noqa: E731
     for m in absolute:
       r = out['models'][m]['mean']
       lines.append(f'| {m} | {r["mpjpe"]["mean"]:.1f} / {r["pa_mpjpe"]["mean"]:.1f} | '
                    f'{ms(r, "abs_mpjpe")} | {ms(r, "mrpe")} | {r["mrpe_x"]["mean"]:.1f} / '
-                   f'{r["mrpe_y"]["mean"]:.1f} / {r["mrpe_z"]["mean"]:.1f} |')
+                   f'{r["mrpe_y"]["mean"]:.1f} / {r["mrpe_z"]["mean"]:.1f} | {dz(r)} |')
     for m, per in out.get('roots', {}).items():
       r = per['mean']
       lines.append(f'| {m} (root alone) | | | {ms(r, "mrpe")} | {r["mrpe_x"]["mean"]:.1f} / '
-                   f'{r["mrpe_y"]["mean"]:.1f} / {r["mrpe_z"]["mean"]:.1f} |')
+                   f'{r["mrpe_y"]["mean"]:.1f} / {r["mrpe_z"]["mean"]:.1f} | {dz(r)} |')
   if out.get('truncated'):
     lines += ['', 'Mean +- std over seeds. ' + report.truncation_table(
         out['truncated'], out['models'], cell=lambda v: f'{v["mean"]:.1f} +- {v["std"]:.1f}')]

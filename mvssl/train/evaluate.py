@@ -200,8 +200,8 @@ def evaluate(ctx: Context, split: str = 'test') -> dict:
   return results
 
 
-TRUNCATED_KEYS = ('mpjpe', 'pa_mpjpe', 'abs_mpjpe', 'mrpe')
-CROWD_KEYS = ('mpjpe', 'pa_mpjpe', 'abs_mpjpe', 'pck3d_abs', 'mrpe')
+TRUNCATED_KEYS = ('mpjpe', 'pa_mpjpe', 'abs_mpjpe', 'mrpe', 'root_dz')
+CROWD_KEYS = ('mpjpe', 'pa_mpjpe', 'abs_mpjpe', 'pck3d_abs', 'mrpe', 'root_dz')
 
 
 def truncated(ctx: Context, split: str) -> dict:

@@ -53,20 +53,27 @@ def truncation_table(truncated: dict, full: dict, cell=None) -> str:
   modes = list(truncated)
   lines = ['Truncated crops (mvssl.data.truncate; share of joints outside the crop: ' +
            ', '.join(f'{m} {_plain(truncated[m]["joints_outside"]):.1%}' for m in modes) +
-           '): MPJPE / absolute MPJPE (mm; absolute only for absolute poses).', '',
+           '): MPJPE / absolute MPJPE (root z bias) (mm; absolute only for absolute poses; the '
+           'bias is the mean signed depth error of the root, negative = too near).', '',
            '| model | full crops | ' + ' | '.join(modes) + ' |', '|---' * (2 + len(modes)) + '|']
   for m in full:
     row = [full[m]['mean']] + [truncated[t]['models'].get(m, {}) for t in modes]
     lines.append(f'| {m} | ' + ' | '.join(
         cell(r['mpjpe']) + (f' / {cell(r["abs_mpjpe"])}' if 'abs_mpjpe' in r else '')
+        + (f' ({cell(r["root_dz"])})' if 'root_dz' in r else '')
         if 'mpjpe' in r else '' for r in row) + ' |')
   return '\n'.join(lines)
+
+
+def _dz(r) -> str:
+  """The root z bias of a results row, signed, or '' where it was not measured."""
+  return f'{r["root_dz"]:+.1f}' if 'root_dz' in r else ''
 
 
 def crowd_table(crowd: dict, cell=None) -> str:
   """Markdown: every model on the multi-person scenes (:mod:`mvssl.data.crowd`), each person from
   its own box: MPJPE / PA-MPJPE and, for absolute poses, absolute MPJPE, PCK3D_abs@150 (%) and
-  MRPE. crowd {'people', 'crops', 'people_in_crop', 'models': {label: {metric: value}},
+  MRPE with its root z bias (mean signed depth error, negative = too near). crowd {'people', 'crops', 'people_in_crop', 'models': {label: {metric: value}},
   'roots': {label: {metric: value}}}; ``cell`` as :func:`truncation_table`'s."""
   cell = cell or (lambda v: f'{v:.1f}')
   pct = lambda v: cell({k: 100 * x for k, x in v.items()} if isinstance(v, dict)   # noqa: E731
@@ -74,14 +81,15 @@ def crowd_table(crowd: dict, cell=None) -> str:
   lines = [f'Several people per frame (mvssl.data.crowd: {crowd["people"]} per scene, each '
            f'person cropped from its own GT box, {_plain(crowd["crops"]):.0f} crops; persons '
            f'whose root falls in a crop: {_plain(crowd["people_in_crop"]):.2f} on average), mm:',
-           '', '| model | MPJPE / PA-MPJPE | absolute MPJPE | PCK3D_abs@150 (%) | MRPE |',
-           '|---|---|---|---|---|']
+           '', '| model | MPJPE / PA-MPJPE | absolute MPJPE | PCK3D_abs@150 (%) | MRPE | '
+           'root z bias |', '|---|---|---|---|---|---|']
+  dz = lambda r: cell(r['root_dz']) if 'root_dz' in r else ''                 # noqa: E731
   for m, r in crowd['models'].items():
     lines.append(f'| {m} | {cell(r["mpjpe"])} / {cell(r["pa_mpjpe"])} | ' + (
-        f'{cell(r["abs_mpjpe"])} | {pct(r["pck3d_abs"])} | {cell(r["mrpe"])} |'
-        if 'abs_mpjpe' in r else ' | | |'))
+        f'{cell(r["abs_mpjpe"])} | {pct(r["pck3d_abs"])} | {cell(r["mrpe"])} | {dz(r)} |'
+        if 'abs_mpjpe' in r else ' | | | |'))
   for m, r in crowd.get('roots', {}).items():
-    lines.append(f'| {m} (root alone) | | | | {cell(r["mrpe"])} |')
+    lines.append(f'| {m} (root alone) | | | | {cell(r["mrpe"])} | {dz(r)} |')
   return '\n'.join(lines)
 
 
@@ -138,14 +146,16 @@ def markdown(results: dict, title: str = 'mvssl') -> str:
   absolute = [(m, r) for m, r in extra if 'abs_mpjpe' in r]
   if absolute or results.get('roots'):
     md += ['Absolute poses (no alignment; MRPE: root position error, |error| per camera axis x, '
-           'y, z = depth), mm, mean over cameras. The integral model\'s root depth is the GT\'s '
+           'y, z = depth; root z bias: the mean signed depth error, negative = too near), mm, '
+           'mean over cameras. The integral model\'s root depth is the GT\'s '
            '(its root z error is its own relative depth of the root) unless "+ RootNet":', '',
-           '| model | absolute MPJPE | PCK3D_abs@150 (%) | MRPE | MRPE x / y / z |',
-           '|---|---|---|---|---|']
+           '| model | absolute MPJPE | PCK3D_abs@150 (%) | MRPE | MRPE x / y / z | root z bias |',
+           '|---|---|---|---|---|---|']
     md += [f'| {m} | {r["abs_mpjpe"]:.1f} | {100 * r["pck3d_abs"]:.1f} | {r["mrpe"]:.1f} | '
-           f'{r["mrpe_x"]:.1f} / {r["mrpe_y"]:.1f} / {r["mrpe_z"]:.1f} |' for m, r in absolute]
+           f'{r["mrpe_x"]:.1f} / {r["mrpe_y"]:.1f} / {r["mrpe_z"]:.1f} | {_dz(r)} |'
+           for m, r in absolute]
     md += [f'| {m} (root alone) | | | {r["mean"]["mrpe"]:.1f} | {r["mean"]["mrpe_x"]:.1f} / '
-           f'{r["mean"]["mrpe_y"]:.1f} / {r["mean"]["mrpe_z"]:.1f} |'
+           f'{r["mean"]["mrpe_y"]:.1f} / {r["mean"]["mrpe_z"]:.1f} | {_dz(r["mean"])} |'
            for m, r in results.get('roots', {}).items()]
     md.append('')
   if results.get('truncated'):

@@ -97,6 +97,12 @@ class AbsoluteTest(chex.TestCase):
       text = f.read()
     self.assertIn('Several people per frame', text)
     self.assertIn('MRPE x / y / z', text)
+    self.assertIn('root z bias', text)
+    # the root z bias is signed and no larger than the root's depth error
+    for label in ('Base + RootNet', 'MeTRAbs Ours'):
+      m = models[label]['mean']
+      self.assertLessEqual(abs(m['root_dz']), m['mrpe_z'] + 1e-6, label)
+    self.assertIn('root_dz', crowd['models']['MeTRAbs Ours'])
     self.assertIn('Truncated crops', text)
     self.assertIn('bottom', out['truncated'])
     for p in out['pairs']:
