@@ -7,7 +7,8 @@ Base / L1-only / Ours where it predicts an absolute pose (README "Absolute 3D po
 
 Every family: pre-training on GT (1000 steps), then 300 steps from it on GT (Base), GT + P-GT
 with L1 (L1-only) or with L1 + 0.03 L_MVC (Ours); G 500 steps; 1000 test frames. Shorter than
-h36m_motion's schedules so that the 14 runs fit about 15 minutes per seed on 2 CPU cores.
+h36m_motion's schedules: about 25 minutes per seed on 2 CPU cores, the truncated and
+3-person evaluations included.
 Every run is also scored on the test crops with a third of the window cut off at the bottom and
 at the side (mvssl.data.truncate), and on 3-person scenes of every 4th test frame, each person
 cropped from its own box (mvssl.data.crowd). For the absolute families the P-GT targets are each
