@@ -52,7 +52,7 @@ def validate(config) -> None:
   _one_of('config.parallel', config.parallel, parallel.MODES)
   _one_of('config.optimizer.name', config.optimizer.name, state.OPTIMIZERS)
   _one_of('config.input.augment', config.input.augment, context.AUGMENTS)
-  if not 0.0 <= float(config.input.get('shift', 0.0)) < 0.5:
+  if not 0.0 <= float(config.input.shift) < 0.5:
     raise ValueError(f'config.input.shift must be in [0, 0.5) (a fraction of the crop side), '
                      f'got {config.input.shift!r}')
   _one_of('config.pseudo_label.source', config.pseudo_label.source, stages.PGT_SOURCES)

@@ -144,7 +144,7 @@ class Context:
       return input_pipeline.colour_jitter
     return functools.partial(augment.augment_frame, scale=tuple(cfg.scale),
                              rotation_deg=float(cfg.rotation_deg),
-                             flip_prob=float(cfg.flip_prob), shift=float(cfg.get('shift', 0.0)))
+                             flip_prob=float(cfg.flip_prob), shift=float(cfg.shift))
 
   def train(self, run: runs_lib.Run, state, loss_fn, arrays) -> state_lib.TrainState:
     """:func:`mvssl.train.loop.train_loop` of ``run`` with the config's loop settings."""
