@@ -65,7 +65,8 @@ class DamagedFilesTest(chex.TestCase):
     run = types.SimpleNamespace(name='ours', family='fake')
     ctx = types.SimpleNamespace(
         workdir=workdir, runs={'ours': run}, schedule=lambda r: types.SimpleNamespace(steps=10),
-        finished=lambda name: True, restore=lambda name: None, codec=lambda r: None)
+        finished=lambda name: True, restore=lambda name: None, codec=lambda r: None,
+        split_settings=lambda name: '')
     fresh = np.full((3, 17, 3), 7.0)
     family = types.SimpleNamespace(predict=lambda state, d, codec: fresh)
     path = os.path.join(workdir, 'predictions', 'test', 'ours.npz')
