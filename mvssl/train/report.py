@@ -73,8 +73,9 @@ def _dz(r) -> str:
 def crowd_table(crowd: dict, cell=None) -> str:
   """Markdown: every model on the multi-person scenes (:mod:`mvssl.data.crowd`), each person from
   its own box: MPJPE / PA-MPJPE and, for absolute poses, absolute MPJPE, PCK3D_abs@150 (%) and
-  MRPE with its root z bias (mean signed depth error, negative = too near). crowd {'people', 'crops', 'people_in_crop', 'models': {label: {metric: value}},
-  'roots': {label: {metric: value}}}; ``cell`` as :func:`truncation_table`'s."""
+  MRPE with its root z bias (mean signed depth error, negative = too near). crowd {'people',
+  'crops', 'people_in_crop', 'models': {label: {metric: value}}, 'roots': {label: {metric:
+  value}}}; ``cell`` as :func:`truncation_table`'s."""
   cell = cell or (lambda v: f'{v:.1f}')
   pct = lambda v: cell({k: 100 * x for k, x in v.items()} if isinstance(v, dict)   # noqa: E731
                        else 100 * v)
