@@ -36,11 +36,16 @@ def rendered_data() -> ConfigDict:
   d.source = 'procedural'    # procedural | h36m_motion (real motion, official cameras)
   d.num_views = 4            # cameras per subject
   d.seed = 0                 # rendering and procedural-pose seed
+  # light (Lambertian, a fixed world light on each part's normal; what real images have) | depth
+  # (each part's brightness from its root-relative depth: a cue real images lack, kept to measure
+  # what it gives away) | flat (mvssl.data.render)
+  d.shading = 'light'
   d.every = 1                # temporal subsampling of motion sequences (h36m_motion)
   d.motion_path = ''         # h36m_real_motion_17j_10hz.npz (h36m_motion only)
   d.cameras_path = ''        # h36m_cameras.json (h36m_motion only)
   d.subjects = _subjects(['S1', 'S5', 'S6'], ['S7', 'S8'], ['S9', 'S11'])   # split: subjects
-  d.frames = ConfigDict(dict(labeled=600, unlabeled=1200, test=240))   # frames per split
+  # frames per split (labeled: before config.validation holds out its share of the sequences)
+  d.frames = ConfigDict(dict(labeled=750, unlabeled=1200, test=240))
   return d
 
 
@@ -180,6 +185,11 @@ def get_config(arg=None):
   # all | build | pseudo_label | evaluate | the name of one run of c.runs
   c.stage = 'all'
   c.seed = 0                 # model init and data order
+  # The held-out labeled validation split (mvssl.data.validation): this share of each labeled
+  # subject's sequences (whole sequences, ranked by a hash with this seed) is kept out of the
+  # labeled split; every choice (a weight, G's multiplier, a routing) is made on it, never on
+  # the test split or the unlabeled split's hidden GT. 0 = no validation split.
+  c.validation = ConfigDict(dict(share=0.2, seed=0))
   # () = one run with c.seed; (0, 1, 2) = one run per seed in WORKDIR/seed_S, then mean +- std
   # over seeds and paired bootstrap intervals (WORKDIR/seeds.md)
   c.seeds = ()
@@ -219,7 +229,11 @@ def get_config(arg=None):
   st.all_seeds = ('base_gt', 'l1_only', 'ours')   # rows trained at every seed of config.seeds
   st.sweep_seeds = 1         # the other rows (sweep points): at the first sweep_seeds seeds only
   st.promote = False         # then the best row of each group (on validation) at every seed too
-  st.validation = 'unlabeled'   # split whose hidden GT picks the variant (never the test split)
+  # the split that picks the variant: the held-out labeled sequences (config.validation); never
+  # the test split, never the unlabeled split's hidden GT
+  st.validation = 'validation'
+  st.diagnosis = 'unlabeled'   # also scored, never chosen on: the unlabeled split's hidden GT
+                               # ('' = not scored)
   st.candidates = ('ours',)  # rows the validation choice is made among (method variants)
   st.groups = ()             # ((heading, (run, ...)), ...): the tables of study.md
   st.pairs = ()              # ((run a, run b), ...): further paired intervals a - b

@@ -1,32 +1,44 @@
 """The reproduction study (mvssl.experiments.study): does the multi-view consistency loss help,
 and when? On the real Human3.6M motion with the official cameras (configs/h36m_motion.py), the
 default's model, and that config's schedules (1500 steps of pre-training, 1200 of G, 1200 per
-fine-tune).
+fine-tune), over 5 seeds.
 
-  python launch.py --config=configs/study.py --workdir=runs/study
+  python launch.py --config=configs/study.py --workdir=runs/study                    # cue off
+  python launch.py --config=configs/study.py:depth_cue --workdir=runs/study_depth_cue
+  python launch.py --config=configs/study.py:full --workdir=runs/study_full          # every row
 
 Every variant is one row of the run table, fine-tuned from the same pre-trained model (Base
 pre-training) as Base / L1-only / Ours, with the same schedule. Rows of ``study.all_seeds`` run at
-every seed; the sweep points at the first seed only (``--config.study.sweep_seeds=3`` for all),
-then the best of each group on the validation split (and its own L1-only) at the other seeds.
-The whole study resumes after an interruption: finished runs, predictions and P-GT are kept.
+every seed; the sweep points (the weights lambda) at the first ``study.sweep_seeds`` seeds, then
+the weight the validation split picks (held-out labeled sequences, config.validation) at every
+seed. The unlabeled split's hidden GT is scored as a diagnosis and never chooses. The whole study
+resumes after an interruption: finished runs, predictions and P-GT are kept.
 
-Groups:
-  weight        lambda in {0.003, 0.01, 0.03, 0.1 (Ours), 0.3}
-  form, frames  MVC on the unlabeled frames only; eq. 9 as printed (ordered pairs, L1 norm over
-                xyz) in depth bins (6x the normalised form: a weight) and in mm
-  routing       consensus (each view toward the others' mean, held fixed), depth only (2D
-                stopped), root-relative world poses
-  P-GT source   the hidden GT (a diagnosis) exact, + view-consistent noise (30, 60, 100 mm), +
-                per-view noise (0.25, 0.5 heatmap units ~ 35, 70 mm), each with and without MVC
-  incomplete    30% / 60% of the (view, joint) P-GT targets withheld, with and without MVC
-  MVC only      no L1 on the unlabeled frames (root depth from the P-GT or the hidden GT)
+Arguments:
+  ''         the decisive rows with the renders' depth cue off (Lambertian shading): Base,
+             L1-only, Ours (lambda 0.1, the paper's), depth-only routing, MVC only (no P-GT L1)
+             at every seed; lambda 0.01, 0.03, 0.3 at the sweep seeds, the best on validation at
+             every seed.
+  depth_cue  the same with the renders' first shading (each part's brightness from its
+             root-relative depth, mvssl.data.render): does the cue change whether MVC helps?
+  full       every row of the earlier study (weights, forms, routings, P-GT sources, withheld
+             targets, MVC only), the extra rows at the first seed only:
+    weight        lambda in {0.003, 0.01, 0.03, 0.1 (Ours), 0.3}
+    form, frames  MVC on the unlabeled frames only; eq. 9 as printed (ordered pairs, L1 norm over
+                  xyz) in depth bins (6x the normalised form: a weight) and in mm
+    routing       consensus (each view toward the others' mean, held fixed), depth only (2D
+                  stopped), root-relative world poses
+    P-GT source   the hidden GT (a diagnosis) exact, + view-consistent noise (30, 60, 100 mm), +
+                  per-view noise (0.25, 0.5 heatmap units ~ 35, 70 mm), each with and without MVC
+    incomplete    30% / 60% of the (view, joint) P-GT targets withheld, with and without MVC
+    MVC only      no L1 on the unlabeled frames (root depth from the P-GT or the hidden GT)
 """
 
 from configs import default
 from configs import h36m_motion
 
 run = default.run
+ARGS = ('', 'depth_cue', 'full')
 
 
 def _ft(label, order, **kw):
@@ -35,13 +47,45 @@ def _ft(label, order, **kw):
   return run(label, 'integral', 'finetune', init_from='base', pgt=True, order=order, **kw)
 
 
+def _decisive(c):
+  """The decisive rows (module docstring) in place."""
+  r = c.runs
+  r.ours_depth = _ft('Ours, depth-only routing', 10, mvc=0.1, mvc_routing='depth_only')
+  r.mvc_only = _ft('MVC only (root depth from P-GT)', 11, mvc=0.1, pgt_l1=False)
+  r.ours_w01 = _ft('Ours, lambda 0.01', 12, mvc=0.01)
+  r.ours_w03 = _ft('Ours, lambda 0.03', 13, mvc=0.03)
+  r.ours_w3 = _ft('Ours, lambda 0.3', 14, mvc=0.3)
+  s = c.study
+  s.all_seeds = ('base_gt', 'l1_only', 'ours', 'ours_depth', 'mvc_only')
+  s.sweep_seeds = 2
+  s.promote = True
+  s.candidates = ('ours', 'ours_w01', 'ours_w03', 'ours_w3')
+  s.groups = (
+      ('Baselines', ('base_gt', 'l1_only', 'ours')),
+      ('Weight lambda', ('ours_w01', 'ours_w03', 'ours_w3')),
+      ('Gradient routing', ('ours_depth',)),
+      ('MVC without P-GT L1 (compare with Base)', ('mvc_only',)),
+  )
+  s.pairs = (('mvc_only', 'base_gt'), ('l1_only', 'base_gt'))
+  return c
+
+
 def get_config(arg=None):
-  c = h36m_motion.get_config(arg)
+  """arg: one of ARGS (module docstring)."""
+  arg = arg or ''
+  if arg not in ARGS:
+    raise ValueError(f'configs/study.py:ARG must be one of {ARGS[1:]} or nothing, got {arg!r}')
+  c = h36m_motion.get_config()
   c.title = 'Reproduction study: does the multi-view consistency loss help, and when?'
   c.experiment = 'study'
-  c.seeds = (0, 1, 2)
+  c.seeds = (0, 1, 2, 3, 4)
   r = c.runs
   r.ours.weights.mvc = 0.1   # the study's Ours is the paper's eq. 10 (the default takes its choice)
+  if arg != 'full':
+    if arg == 'depth_cue':
+      c.title += ' (renders with the depth cue)'
+      c.data.shading = 'depth'
+    return _decisive(c)
   # Ordered so that an interrupted study has the most telling rows first.
   rows = dict(
       ours_unl=_ft('Ours, MVC on unlabeled frames only', 10, mvc=0.1, mvc_frames='unlabeled'),
@@ -89,7 +133,6 @@ def get_config(arg=None):
   s.all_seeds = ('base_gt', 'l1_only', 'ours')
   s.sweep_seeds = 1
   s.promote = True
-  s.validation = 'unlabeled'
   s.candidates = ('ours', 'ours_w003', 'ours_w01', 'ours_w03', 'ours_w3', 'ours_unl',
                   'ours_literal', 'ours_literal_mm', 'ours_consensus', 'ours_depth',
                   'ours_rootrel')

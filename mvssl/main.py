@@ -14,8 +14,10 @@ import os
 
 from mvssl import parallel
 from mvssl.data import crowd
+from mvssl.data import render
 from mvssl.data import sources
 from mvssl.data import truncate
+from mvssl.data import validation
 from mvssl.experiments import g_variants
 from mvssl.experiments import paper
 from mvssl.experiments import pose2sim
@@ -57,6 +59,9 @@ def validate(config) -> None:
                      f'got {config.input.shift!r}')
   _one_of('config.pseudo_label.source', config.pseudo_label.source, stages.PGT_SOURCES)
   sources.check_kind(config.data)
+  validation.check(config.validation.share, config.validation.seed)
+  if config.data.dataset == 'rendered':
+    render.check_shading(config.data.shading)
   if config.unlabeled_data is not None:
     sources.check_kind(config.unlabeled_data, 'config.unlabeled_data')
   for name, sch in config.schedules.items():

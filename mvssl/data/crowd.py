@@ -79,7 +79,7 @@ def _crop_box_to_image(box_full: np.ndarray, box_crop: np.ndarray, size: int) ->
 
 
 def crowd_split(d: dict, people: int, spacing_mm=(900.0, 1500.0), every: int = 1,
-                box_scale: float = 1.3, seed: int = 0) -> dict:
+                box_scale: float = 1.3, seed: int = 0, shading: str = 'light') -> dict:
   """The multi-person evaluation split of ``d`` (module docstring).
 
   Args:
@@ -91,6 +91,7 @@ def crowd_split(d: dict, people: int, spacing_mm=(900.0, 1500.0), every: int = 1
     every: a scene every ``every``-th frame.
     box_scale: crop side over the projected joints' extent.
     seed: the scenes' randomness (placement, backgrounds).
+    shading: how parts are shaded (:mod:`mvssl.data.render`), as the split's own renders.
   Returns:
     A split of M = ceil(N / every) * P crops (scene-major), the fields of ``d`` with the scene's
     cameras and each crop's own person: images, cams, box, pose_3d (the person as placed),
@@ -125,7 +126,7 @@ def crowd_split(d: dict, people: int, spacing_mm=(900.0, 1500.0), every: int = 1
         crop = jax.tree.map(lambda a: np.asarray(a, np.float32), crop)
         img = render.background(rng, size)
         if ok:
-          render.paint_people(img, crop, world)
+          render.paint_people(img, crop, world, shading)
         img_v.append(cv2.cvtColor(img, cv2.COLOR_BGR2RGB))       # splits hold RGB
         cam_v.append(crop)
         box_v.append(_crop_box_to_image(boxes_in[s, c], box, size))

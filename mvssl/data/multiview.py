@@ -37,7 +37,7 @@ from mvssl.data import render
 
 SPLITS = ('labeled', 'unlabeled', 'test')
 GEN_KEYS = ('source', 'num_views', 'box_scale', 'seed', 'subjects', 'frames',
-            'motion_path', 'cameras_path', 'every')
+            'motion_path', 'cameras_path', 'every', 'shading')
 
 
 def _gen_settings(cfg, image_size: int) -> dict:
@@ -118,8 +118,9 @@ class MultiviewPose(tfds.core.GeneratorBasedBuilder):
         rng = np.random.default_rng(seed)
         cams = poses_lib.procedural_rig(rng, cfg.num_views)
         per = n // len(subjects)
+        # Independent draws: every frame is its own sequence (mvssl.data.validation).
         out[s] = (poses_lib.procedural_poses(per, rng), cams,
-                  [('procedural', i) for i in range(per)])
+                  [(f'procedural_{i:05d}', i) for i in range(per)])
       return out
     if cfg.source == 'h36m_motion':
       src = poses_lib.h36m_motion_source(cfg.motion_path, cfg.cameras_path, subjects,
@@ -137,7 +138,8 @@ class MultiviewPose(tfds.core.GeneratorBasedBuilder):
     for s, (poses, cams, ids) in self._sources(split).items():
       for i, (pose, (seq, frame)) in enumerate(zip(poses, ids)):
         rng = np.random.default_rng([cfg.seed, SPLITS.index(split), i, len(s), ord(s[-1])])
-        views = [render.render_view(pose, c, self.image_size, rng, cfg.box_scale) for c in cams]
+        views = [render.render_view(pose, c, self.image_size, rng, cfg.box_scale, cfg.shading)
+                 for c in cams]
         # render_view draws BGR; cv2.imencode takes BGR, so the PNG (and TFDS's decode) is RGB.
         pngs = [cv2.imencode('.png', img)[1].tobytes() for img, _, _ in views]
         crops = [c for _, c, _ in views]

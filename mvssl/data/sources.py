@@ -30,14 +30,16 @@ from __future__ import annotations
 
 import numpy as np
 
+from mvssl.data import arrays
 from mvssl.data import builder
 from mvssl.data import human36m
 from mvssl.data import motion2d
 from mvssl.data import mpi_inf_3dhp
 from mvssl.data import multiview
 from mvssl.data import recording
+from mvssl.data import validation
 
-SPLITS = ('labeled', 'unlabeled', 'test')
+SPLITS = ('labeled', 'validation', 'unlabeled', 'test')
 
 
 def _rendered(cfg, data_dir, image_size):
@@ -111,18 +113,23 @@ def open_source(data_cfg, data_dir: str, *, image_size: int, num_threads: int = 
 
 
 class ExperimentData:
-  """The three splits of an experiment: labeled and test from ``data_cfg``, unlabeled from
+  """The splits of an experiment: labeled, validation and test from ``data_cfg``, unlabeled from
   ``unlabeled_cfg`` when given (e.g. a user's recording next to Human3.6M), else ``data_cfg``.
 
+  The validation split is whole sequences of the labeled subjects held out of the labeled split
+  (``validation_share``, ``validation_seed``: :mod:`mvssl.data.validation`); with a share of 0
+  the labeled split is the dataset's whole labeled split and there is no validation split.
   Sources open lazily (the first split asked for builds its dataset). A separate unlabeled
   dataset must share the labeled data's lens model, or be pinhole (undistorted crops).
   """
 
   def __init__(self, data_cfg, unlabeled_cfg, data_dir: str, *, image_size: int,
-               num_threads: int = 4):
+               num_threads: int = 4, validation_share: float = 0.0, validation_seed: int = 0):
     self.cfgs = dict(main=data_cfg, unlabeled=unlabeled_cfg)
     self.data_dir, self.image_size, self.num_threads = data_dir, image_size, num_threads
+    self.validation_share, self.validation_seed = float(validation_share), int(validation_seed)
     self._sources = {}
+    self._held = {}
 
   def source(self, which: str = 'main') -> Source:
     """'main' (labeled, test) or 'unlabeled' (the same object when there is no second dataset)."""
@@ -142,16 +149,37 @@ class ExperimentData:
   def separate_unlabeled(self) -> bool:
     return self.cfgs['unlabeled'] is not None
 
+  def _labeled(self, name: str) -> dict:
+    """'labeled' or 'validation': the dataset's labeled split without / with only the held-out
+    sequences (the whole labeled split when the share is 0)."""
+    full = self.source().split('labeled')
+    if not self.validation_share:
+      if name == 'validation':
+        raise ValueError('there is no validation split: config.validation.share is 0; set it '
+                         '> 0 (e.g. 0.2) to hold out a share of the labeled sequences')
+      return full
+    if name not in self._held:
+      held = validation.mask(full['subject'], full['sequence'], self.validation_share,
+                             self.validation_seed)
+      if not held.any():
+        raise ValueError(f'config.validation.share={self.validation_share}: no labeled sequence '
+                         f'held out (every labeled subject of {self.source().name} has a single '
+                         f'sequence); set config.validation.share=0')
+      self._held = dict(labeled=arrays.take(full, np.flatnonzero(~held)),
+                        validation=arrays.take(full, np.flatnonzero(held)))
+    return self._held[name]
+
   def split(self, name: str) -> dict:
-    """A split by name ('labeled', 'unlabeled', 'test'), lens model matched to the labeled data.
+    """A split by name (:data:`SPLITS`), lens model matched to the labeled data.
 
     Raises:
-      ValueError: for an unknown split, or an unlabeled dataset with another lens model.
+      ValueError: for an unknown split, 'validation' without a validation share, or an
+        unlabeled dataset with another lens model.
     """
     if name not in SPLITS:
       raise ValueError(f'unknown split {name!r} (expected one of {SPLITS})')
     src = self.source('unlabeled' if name == 'unlabeled' else 'main')
-    d = src.split(name)
+    d = self._labeled(name) if name in ('labeled', 'validation') else src.split(name)
     want = self.source().dist_model
     if d['cams'].dist_model != want:
       if np.any(np.asarray(d['cams'].dist) != 0):

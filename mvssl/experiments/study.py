@@ -100,8 +100,11 @@ def _seed(config, workdir: str, index: int, keep: list[str]) -> dict:
   ctx = Context(c, wd)
   for r in ctx.runs.values():
     stages.train(ctx, r.name)
-  return dict(test=evaluate.evaluate(ctx, 'test'),
-              validation=evaluate.evaluate(ctx, config.study.validation), workdir=wd)
+  out = dict(test=evaluate.evaluate(ctx, 'test'),
+             validation=evaluate.evaluate(ctx, config.study.validation), workdir=wd)
+  if config.study.diagnosis:
+    out['diagnosis'] = evaluate.evaluate(ctx, config.study.diagnosis)
+  return out
 
 
 def promote(config, per_seed: dict) -> list[str]:
@@ -204,10 +207,10 @@ def _errors(per_seed: dict, split: str) -> dict:
 
 
 def _trains_on_validation(config, name: str) -> bool:
-  """Whether the run's targets are the validation split's own labels (a diagnosis row)."""
+  """Whether the run trains on labels no method may have (the unlabeled split's hidden GT, a
+  diagnosis row): never chosen, never promoted."""
   r = config.runs[name]
-  return (config.study.validation == 'unlabeled' and r.data.pgt and
-          r.data.pgt_from == 'hidden_gt')
+  return bool(r.data.pgt and r.data.pgt_from == 'hidden_gt')
 
 
 def aggregate(config, per_seed: dict) -> dict:

@@ -43,7 +43,9 @@ class Context:
     self.data = sources.ExperimentData(config.data, config.unlabeled_data,
                                        os.path.join(workdir, 'data'),
                                        image_size=config.model.image_size,
-                                       num_threads=config.input.num_threads)
+                                       num_threads=config.input.num_threads,
+                                       validation_share=config.validation.share,
+                                       validation_seed=config.validation.seed)
     self.pgt = None
     self._truncated = {}
 
@@ -58,7 +60,8 @@ class Context:
           c = self.config.crowd
           self._truncated[name] = crowd.crowd_split(
               self.data.split(base), int(c.people), tuple(c.spacing_mm), int(c.every),
-              float(self.config.data.box_scale), int(c.seed))
+              float(self.config.data.box_scale), int(c.seed),
+              str(self.config.data.shading))
         else:
           self._truncated[name] = truncate.truncate_split(
               self.data.split(base), mode, float(self.config.truncation.fraction))
@@ -73,7 +76,8 @@ class Context:
     mode = name.split('@', 1)[1]
     if mode == 'crowd':
       return 'crowd:' + json.dumps(self.config.crowd.to_dict(), sort_keys=True) + \
-          f':box_scale={float(self.config.data.box_scale)}'
+          f':box_scale={float(self.config.data.box_scale)}' + \
+          f':shading={self.config.data.shading}'
     return f'{mode}:fraction={float(self.config.truncation.fraction)!r}'
 
   def schedule(self, run: runs_lib.Run):

@@ -190,6 +190,8 @@ def evaluate(ctx: Context, split: str = 'test') -> dict:
       results['crowd'] = crowd(ctx, f'{split}@crowd')
   if parallel.is_main_process():
     prefix = '' if split == 'test' else f'{split}_'
+    # the sequence of every frame: the blocks of the seed-level statistics (mvssl.stats)
+    errors[BLOCK] = blocks(d)
     np.savez(os.path.join(ctx.workdir, f'{prefix}errors.npz'), **errors)
     if split == 'test':
       report.write(results, ctx.workdir, title=ctx.config.title)
@@ -198,6 +200,15 @@ def evaluate(ctx: Context, split: str = 'test') -> dict:
       with open(os.path.join(ctx.workdir, f'{prefix}results.json'), 'w') as f:
         json.dump(results, f, indent=2)
   return results
+
+
+BLOCK = 'block'     # errors.npz: [N] str, the frame's 'subject/sequence'
+
+
+def blocks(d: dict) -> np.ndarray:
+  """[N] str: 'subject/sequence' of every frame of split ``d`` (consecutive frames of one
+  sequence are not independent samples; mvssl.stats resamples these blocks whole)."""
+  return np.array([f'{s}/{q}' for s, q in zip(d['subject'], d['sequence'])])
 
 
 TRUNCATED_KEYS = ('mpjpe', 'pa_mpjpe', 'abs_mpjpe', 'mrpe', 'root_dz')

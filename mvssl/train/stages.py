@@ -275,7 +275,9 @@ def _pseudo_label(ctx: Context) -> dict:
 def build(ctx: Context) -> dict:
   """Builds (or checks) every dataset the config names and prints what each split holds."""
   out = {}
-  for name in ('labeled', 'unlabeled', 'test'):
+  for name in ('labeled', 'validation', 'unlabeled', 'test'):
+    if name == 'validation' and not ctx.config.validation.share:
+      continue
     d = ctx.split(name)
     out[name] = dict(frames=int(len(d['frame'])), subjects=sorted(set(d['subject'].tolist())),
                      views=int(d['view_valid'].sum()), with_3d=int(d['has_pose_3d'].sum()))
