@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 
 from mvssl import parallel
+from mvssl import provenance
 from mvssl.data import crowd
 from mvssl.data import render
 from mvssl.data import sources
@@ -105,6 +106,7 @@ def train_and_evaluate(config, workdir: str):
   os.makedirs(workdir, exist_ok=True)
   if parallel.is_main_process():
     record_config(config, workdir)
+    provenance.record(workdir, config.seeds or (config.seed,))
   if config.seeds and config.experiment not in ('study', 'g_variants'):   # these run their own
     return seeds.run(config, workdir, EXPERIMENTS[config.experiment])
   return EXPERIMENTS[config.experiment](config, workdir)
