@@ -12,8 +12,8 @@ copied into the other variants' workdirs. Everything resumes.
 Per variant and seed: G's per-view 2D stage on the test split (crop px with both decoders, PCK
 at 0.05 / 0.1 / 0.2 of the crop side), G's MPJPE on the test split, the P-GT's MPJPE against
 the unlabeled split's hidden GT, and Ours' MPJPE on the test split; the table gives mean +- std
-over seeds and Ours' paired interval against the reference variant (frames resampled, errors
-averaged over seeds, :func:`mvssl.stats.paired_over_seeds`).
+over seeds and Ours' paired interval against the reference variant (seeds and whole test
+sequences resampled, :func:`mvssl.stats.paired_over_seeds`).
 """
 
 from __future__ import annotations
@@ -146,6 +146,8 @@ def run(config, workdir: str) -> dict:
       per.setdefault(name, {})[s] = scores(results, column)
       z = np.load(os.path.join(wd, 'errors.npz'))
       errors.setdefault(s, {})[name] = z[f'{gv.column}/mpjpe']
+      if stats.BLOCK in z:
+        errors[s][stats.BLOCK] = z[stats.BLOCK]
   out = aggregate(config, per, errors)
   if parallel.is_main_process():
     write(out, workdir, config.title)

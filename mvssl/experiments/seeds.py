@@ -123,8 +123,8 @@ def markdown(out: dict, title: str) -> str:
   if all('disagreement' in out['models'][m]['mean'] for m in cols):
     lines += ['', 'Means over seeds. ' + report.decomposition_table(
         [(m, {k: v['mean'] for k, v in out['models'][m]['mean'].items()}) for m in cols])]
-  lines += ['', 'Paired differences, MPJPE unless named (seed-averaged per frame and view; bootstrap over '
-            'frames, 95%):', '']
+  lines += ['', 'Paired differences, MPJPE unless named (mvssl.stats.paired: seeds and whole test '
+            'sequences resampled, with the seed-level t-interval; 95%, * = excludes 0):', '']
   lines += [report.pair_line(p) for p in out['pairs']]
   absolute = [m for m in out['models'] if 'abs_mpjpe' in out['models'][m]['mean']]
   if absolute or out.get('roots'):

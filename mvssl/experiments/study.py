@@ -8,17 +8,20 @@ datasets shared in ``WORKDIR/data``): the rows of ``config.study.all_seeds`` at 
 other rows (sweep points) at the first ``config.study.sweep_seeds`` seeds only; with
 ``config.study.promote`` the best row of each group (lowest validation MPJPE over the sweep seeds,
 with its partners of ``config.study.pairs``) then runs at the other seeds too. Each seed is
-scored on the test split and on the validation split ``config.study.validation`` (the hidden GT
-of the unlabeled frames: labels no run trains on, except the rows that use them on purpose as a
-diagnosis, ``pgt_from=hidden_gt``).
+scored on the test split, on the validation split ``config.study.validation`` (held-out labeled
+sequences, :mod:`mvssl.data.validation`: where every choice is made) and on the diagnosis split
+``config.study.diagnosis`` (the hidden GT of the unlabeled frames: labels the method claims not
+to need, reported, never chosen on). Rows that train on the hidden GT on purpose
+(``pgt_from=hidden_gt``, a diagnosis) are never chosen or promoted.
 
 Then ``WORKDIR/study.{md,json,png}``: per variant the seeds it ran, MPJPE / PA-MPJPE mean +- std
-over them, the paired bootstrap interval of its MPJPE minus the reference's (``config.study.
-reference``, L1-only) on the test and on the validation frames (seed-averaged errors over the
-seeds both have), where the error lies (:func:`mvssl.metrics.multiview_decomposition`), and the
-training minutes per seed; the pairs of ``config.study.pairs`` (e.g. Ours against L1-only on
-the same noisy targets) likewise; and the variant that the validation split picks among
-``config.study.candidates`` (:func:`choose`; the test split is reported, never used to choose).
+over them, the seed-level paired comparison of its MPJPE against the reference's
+(``config.study.reference``, L1-only; :func:`mvssl.stats.paired_over_seeds` over the seeds both
+ran) on every split, with the per-seed differences, Holm's correction over the study's test
+comparisons, where the error lies (:func:`mvssl.metrics.multiview_decomposition`), and the
+training minutes per seed; the pairs of ``config.study.pairs`` likewise; and the variant that
+the validation split picks among ``config.study.candidates`` (:func:`choose`; the test split is
+reported, never used to choose).
 """
 
 from __future__ import annotations
@@ -41,7 +44,6 @@ from mvssl.train import stages
 from mvssl.train.context import Context
 
 log = logging.getLogger('mvssl')
-SPLITS = ('test', 'validation')
 
 
 def check(config) -> None:
@@ -213,13 +215,24 @@ def _trains_on_validation(config, name: str) -> bool:
   return bool(r.data.pgt and r.data.pgt_from == 'hidden_gt')
 
 
+def _splits(config) -> dict:
+  """{role: split}: the test split, the validation split that chooses, and the diagnosis."""
+  out = dict(test='test', validation=config.study.validation)
+  if config.study.diagnosis:
+    out['diagnosis'] = config.study.diagnosis
+  return out
+
+
 def aggregate(config, per_seed: dict) -> dict:
-  """Per variant: seeds, metrics mean +- std, paired intervals against the reference, minutes;
-  and the variant the validation split picks (module docstring)."""
+  """Per variant: seeds, metrics mean +- std, seed-level paired comparisons against the
+  reference (:func:`mvssl.stats.paired_over_seeds`) on every split, minutes; the pairs of
+  ``config.study.pairs``; Holm's correction over the test comparisons; and the variant the
+  validation split picks (module docstring)."""
   s = config.study
   ref = s.reference
-  files = dict(test='test', validation=s.validation)
-  errors = {split: _errors(per_seed, files[split]) for split in SPLITS}
+  splits = {role: split for role, split in _splits(config).items()
+            if all(role in out for out in per_seed.values())}
+  errors = {role: _errors(per_seed, split) for role, split in splits.items()}
   names = {r['name']: label for out in per_seed.values()
            for label, r in out['test']['runs'].items() if r['report'] == 'column'}
   variants = {}
@@ -229,17 +242,17 @@ def aggregate(config, per_seed: dict) -> dict:
              description=per_seed[have[0]]['test']['runs'][label]['description'],
              minutes=stats.mean_std([_minutes(per_seed[k]['workdir'], name) for k in have])[0],
              trains_on_validation=_trains_on_validation(config, name))
-    for split in SPLITS:
-      v[split] = {}
+    for role in splits:
+      v[role] = {}
       for m in ('mpjpe', 'pa_mpjpe') + metrics.DECOMPOSITION:
-        vals = [per_seed[k][split]['models'][label]['mean'].get(m) for k in have]
+        vals = [per_seed[k][role]['models'][label]['mean'].get(m) for k in have]
         if all(x is not None for x in vals):
           mean, std = stats.mean_std(vals)
-          v[split][m] = dict(mean=mean, std=std)
-      both = [k for k in have if f'{ref}/mpjpe' in errors[split][k]]
+          v[role][m] = dict(mean=mean, std=std, per_seed=[float(x) for x in vals])
+      both = [k for k in have if f'{ref}/mpjpe' in errors[role][k]]
       if name != ref and both:
-        v[split]['vs_reference'] = dict(seeds=both, **stats.paired_over_seeds(
-            [errors[split][k] for k in both], f'{name}/mpjpe', f'{ref}/mpjpe'))
+        v[role]['vs_reference'] = dict(seed_ids=both, **stats.paired_over_seeds(
+            [errors[role][k] for k in both], f'{name}/mpjpe', f'{ref}/mpjpe'))
     variants[name] = v
   pairs = []
   for a, b in s.pairs:
@@ -247,18 +260,28 @@ def aggregate(config, per_seed: dict) -> dict:
       p = dict(a=variants[a]['label'], b=variants[b]['label'],
                trains_on_validation=(variants[a]['trains_on_validation'] or
                                      variants[b]['trains_on_validation']))
-      for split in SPLITS:
-        both = [k for k in variants[a]['seeds'] if k in variants[b]['seeds']]
-        p[split] = dict(seeds=both, **stats.paired_over_seeds(
-            [errors[split][k] for k in both], f'{a}/mpjpe', f'{b}/mpjpe'))
+      both = [k for k in variants[a]['seeds'] if k in variants[b]['seeds']]
+      for role in splits:
+        p[role] = dict(seed_ids=both, **stats.paired_over_seeds(
+            [errors[role][k] for k in both], f'{a}/mpjpe', f'{b}/mpjpe'))
       pairs.append(p)
+  # Holm over every test comparison the study reports (each row against the reference, and
+  # the pairs): the family a reader scans for "which differ".
+  family = [v['test']['vs_reference'] for v in variants.values() if 'vs_reference' in v['test']]
+  family += [p['test'] for p in pairs]
+  for c, keep in zip(family, stats.holm([c['p'] for c in family])):
+    c['holm'] = keep
   chosen, chosen_on = choose(config, per_seed)
-  first = per_seed[min(per_seed)]['test']
+  first = per_seed[min(per_seed)]
   return dict(seeds=sorted(per_seed), reference=ref, chosen=chosen, chosen_on=chosen_on,
-              num_test_frames=first['num_test_frames'],
-              num_validation_frames=per_seed[min(per_seed)]['validation']['num_test_frames'],
-              validation=s.validation, groups=[[g, list(rows)] for g, rows in s.groups],
-              variants=variants, pairs=pairs, pgt=first.get('pgt', {}))
+              num_test_frames=first['test']['num_test_frames'],
+              num_validation_frames=first['validation']['num_test_frames'],
+              num_diagnosis_frames=first['diagnosis']['num_test_frames']
+              if 'diagnosis' in splits else 0,
+              comparisons=len(family), validation=s.validation,
+              diagnosis=s.diagnosis if 'diagnosis' in splits else '',
+              groups=[[g, list(rows)] for g, rows in s.groups],
+              variants=variants, pairs=pairs, pgt=first['test'].get('pgt', {}))
 
 
 def _cell(d: dict, key: str = 'mpjpe') -> str:
@@ -268,71 +291,94 @@ def _cell(d: dict, key: str = 'mpjpe') -> str:
   return f'{m["mean"]:.1f} +- {m["std"]:.1f}' if m['std'] else f'{m["mean"]:.1f}'
 
 
-def _delta(d: dict) -> str:
+def _delta(d: dict, per_seed: bool = False) -> str:
   if 'vs_reference' not in d:
     return '-'
   p = d['vs_reference']
-  mark = ' *' if p['high'] < 0 or p['low'] > 0 else ''
-  return f'{p["mean"]:+.2f} [{p["low"]:+.2f}, {p["high"]:+.2f}]{mark}'
+  holm = ' (Holm)' if p.get('holm') else ''
+  return report.interval(p, per_seed=per_seed) + holm
+
+
+DECOMPOSED = (('consensus_mpjpe', "views' mean"), ('view_specific', 'view-specific'),
+              ('lateral', 'lateral'), ('depth', 'depth'), ('pose_scale', 'pose scale'))
 
 
 def markdown(out: dict, title: str) -> str:
-  """The study as markdown: one table per group of variants, then the choice."""
+  """The study as markdown: one table per group of variants, the per-seed differences, the
+  pairs, then the choice."""
   v = out['variants']
   ref = v[out['reference']]['label'] if out['reference'] in v else out['reference']
+  diag = out.get('diagnosis')
   lines = [f'# {title}', '',
            f'Seeds {", ".join(map(str, out["seeds"]))}; {out["num_test_frames"]} test frames; '
-           f'validation: the hidden GT of the {out["validation"]} split '
-           f'({out["num_validation_frames"]} frames). MPJPE / PA-MPJPE in mm, mean +- std over '
-           f'the seeds a variant ran (a single value: one seed). Delta: MPJPE minus {ref}\'s, '
-           'paired over frames (seed-averaged errors, seeds both ran), bootstrap 95% interval; '
-           '* = the interval excludes 0. Where the error lies (test, means over seeds): the '
-           "views' disagreement, lateral and depth error (mm).", '']
+           f'validation: held-out labeled sequences ({out["num_validation_frames"]} frames), '
+           'where every choice is made' +
+           (f'; diagnosis: the hidden GT of the {diag} split ({out["num_diagnosis_frames"]} '
+            'frames), never chosen on' if diag else '') +
+           '. MPJPE in mm, mean +- std over the seeds a variant ran. Delta: MPJPE minus '
+           f'{ref}\'s, seed-level paired interval (mvssl.stats.paired: seeds and whole '
+           'sequences resampled, with the seed-level t-interval), 95%; * = excludes 0; '
+           f'(Holm) = survives Holm\'s correction over the {out["comparisons"]} test '
+           'comparisons of this study. Where the error lies (test, means over seeds, mm): the '
+           "error of the views' mean pose, each view's distance to it, the error across the "
+           'image and along the camera axis, and the pose scale (1 = the GT\'s).', '']
   if out.get('promoted'):
     lines += ['Best of each group on the validation split at the sweep seed(s), then run at every '
-              'seed (with its own L1-only where it has one): ' +
+              'seed (with its partner where it has one): ' +
               ', '.join(v[n]['label'] for n in out['promoted'] if n in v) + '.', '']
   grouped = [(g, [n for n in rows if n in v]) for g, rows in out['groups']]
   listed = {n for _, rows in grouped for n in rows}
   rest = [n for n in v if n not in listed]
   if rest:
     grouped.append(('Other rows', rest))
+  head = ['variant', 'seeds', 'test MPJPE', 'test delta', 'validation MPJPE', 'validation delta']
+  head += (['hidden-GT delta'] if diag else []) + [h for _, h in DECOMPOSED] + ['min/run']
   for group, rows in grouped:
     if not rows:
       continue
-    lines += [f'## {group}', '',
-              '| variant | seeds | test MPJPE | test PA-MPJPE | test delta | validation MPJPE | '
-              'validation delta | disagreement | lateral | depth | min/run |',
-              '|---' * 11 + '|']
+    lines += [f'## {group}', '', '| ' + ' | '.join(head) + ' |', '|---' * len(head) + '|']
     for n in rows:
       r = v[n]
       t = r['test']
-      dec = [f'{t[k]["mean"]:.1f}' if k in t else '-' for k in ('disagreement', 'lateral', 'depth')]
-      val = ('trained on it | -' if r['trains_on_validation'] else
-             f'{_cell(r["validation"])} | {_delta(r["validation"])}')
-      lines.append(f'| {r["label"]} | {len(r["seeds"])} | {_cell(t)} | {_cell(t, "pa_mpjpe")} | '
-                   f'{_delta(t)} | {val} | '
-                   f'{" | ".join(dec)} | {r["minutes"]:.1f} |')
+      dec = [f'{t[k]["mean"]:.{3 if k == "pose_scale" else 1}f}' if k in t else '-'
+             for k, _ in DECOMPOSED]
+      cells = [r['label'], str(len(r['seeds'])), _cell(t), _delta(t), _cell(r['validation']),
+               _delta(r['validation'])]
+      if diag:
+        cells.append('trained on it' if r['trains_on_validation'] else _delta(r['diagnosis']))
+      lines.append('| ' + ' | '.join(cells + dec + [f'{r["minutes"]:.1f}']) + ' |')
+    lines.append('')
+  multi = [r for r in v.values() if len(r['test'].get('vs_reference', {}).get('per_seed', ()))
+           > 1]
+  if multi:
+    lines += [f'## Per seed: test MPJPE minus {ref}\'s', '',
+              '| variant | seeds | per-seed deltas | seed-level t-interval | hierarchical '
+              'bootstrap |', '|---|---|---|---|---|']
+    for r in multi:
+      p = r['test']['vs_reference']
+      lines.append(f'| {r["label"]} | {", ".join(map(str, p["seed_ids"]))} | ' +
+                   ', '.join(f'{x:+.2f}' for x in p['per_seed']) +
+                   f' | [{p["t_low"]:+.2f}, {p["t_high"]:+.2f}] | '
+                   f'[{p["boot_low"]:+.2f}, {p["boot_high"]:+.2f}] |')
     lines.append('')
   if out['pairs']:
-    lines += ['## Each MVC variant against its own L1-only (same targets)', '',
-              '| a - b | seeds | test delta | validation delta |', '|---|---|---|---|']
-    lines += [f'| {p["a"]} - {p["b"]} | {len(p["test"]["seeds"])} | '
-              f'{_delta(dict(vs_reference=p["test"]))} | ' +
-              ('trained on it' if p['trains_on_validation'] else
-               _delta(dict(vs_reference=p['validation']))) + ' |' for p in out['pairs']]
+    lines += ['## Pairs', '', '| a - b | seeds | test delta | validation delta |',
+              '|---|---|---|---|']
+    lines += [f'| {p["a"]} - {p["b"]} | {len(p["test"]["seed_ids"])} | '
+              f'{_delta(dict(vs_reference=p["test"]), per_seed=True)} | '
+              f'{_delta(dict(vs_reference=p["validation"]))} |' for p in out['pairs']]
     lines.append('')
   if out['chosen']:
     c = v[out['chosen']]
-    vs = c['validation'].get('vs_reference')
     on = ', '.join(str(k) for k in out.get('chosen_on', []))
     lines.append(f'Chosen on the validation split among the candidate variants (mean MPJPE over '
                  f'seed(s) {on}, which every candidate ran): **{c["label"]}**; over all its '
                  f'seeds, validation MPJPE {_cell(c["validation"])} mm' +
-                 (f', {_delta(c["validation"])} mm against {ref}' if vs else '') + '.')
+                 (f', {_delta(c["validation"])} mm against {ref}'
+                  if 'vs_reference' in c['validation'] else '') + '.')
   if 'mpjpe' in out['pgt']:
-    lines.append(f'P-GT (G) vs the hidden GT of the unlabeled split: MPJPE '
-                 f'{out["pgt"]["mpjpe"]:.1f} mm.')
+    lines.append(f'P-GT (G) vs the hidden GT of the unlabeled split (seed '
+                 f'{out["seeds"][0]}): MPJPE {out["pgt"]["mpjpe"]:.1f} mm.')
   lines += ['', 'Runs:', ''] + [f'- {r["description"]}' for r in v.values()]
   return '\n'.join(lines) + '\n'
 
@@ -347,10 +393,9 @@ def write(out: dict, workdir: str, title: str) -> str:
   rows = [v[n] for n in order if 'vs_reference' in v[n]['test']]
   if rows:
     plots.intervals(
-        [f'{r["label"]} ({len(r["test"]["vs_reference"]["seeds"])})' for r in rows],
-        {split: [None if split == 'validation' and r['trains_on_validation'] else
-                 r[split].get('vs_reference') for r in rows] for split in SPLITS},
+        [f'{r["label"]} ({len(r["test"]["vs_reference"]["seed_ids"])})' for r in rows],
+        {role: [r[role].get('vs_reference') for r in rows] for role in ('test', 'validation')},
         os.path.join(workdir, 'study.png'),
-        f'MPJPE minus {v[out["reference"]]["label"]} (mm), 95% paired intervals',
+        f'MPJPE minus {v[out["reference"]]["label"]} (mm), 95% seed-level paired intervals',
         xlabel='mm (< 0: better than the reference)')
   return text

@@ -116,7 +116,7 @@ def evaluate(ctx: Context, split: str = 'test') -> dict:
     (Protocol #1 / #2 per action over every frame and view, then the mean of the actions, as the
     literature reports Human3.6M), with several test subjects subjects {label: {subject:
     {metric}}}, when the P-GT file exists, pgt (its accuracy), and pairs (paired intervals of
-    consecutive columns, :func:`mvssl.stats.paired_interval`), per_joint {label: {joint: mm}}
+    consecutive columns, :func:`paired`), per_joint {label: {joint: mm}}
     for per-view runs (root-aligned). The per-(frame, view) MPJPE and
     PA-MPJPE of every per-view run go to ``errors.npz`` (mm, [N, V]; NaN for a view not
     recorded) for paired statistics.
@@ -182,6 +182,7 @@ def evaluate(ctx: Context, split: str = 'test') -> dict:
       results['pgt'] = json.loads(str(stages.read_pgt(pgt_path)['accuracy']))
     except (ValueError, KeyError) as e:     # the models' scores are still written
       log.warning('[evaluate] P-GT accuracy left out: %s', e)
+  errors[BLOCK] = blocks(d)
   results['pairs'] = paired(results, errors, ctx.config.pairs)
   if split == 'test':
     for mode in ctx.config.truncation.modes:
@@ -190,8 +191,6 @@ def evaluate(ctx: Context, split: str = 'test') -> dict:
       results['crowd'] = crowd(ctx, f'{split}@crowd')
   if parallel.is_main_process():
     prefix = '' if split == 'test' else f'{split}_'
-    # the sequence of every frame: the blocks of the seed-level statistics (mvssl.stats)
-    errors[BLOCK] = blocks(d)
     np.savez(os.path.join(ctx.workdir, f'{prefix}errors.npz'), **errors)
     if split == 'test':
       report.write(results, ctx.workdir, title=ctx.config.title)
@@ -202,7 +201,7 @@ def evaluate(ctx: Context, split: str = 'test') -> dict:
   return results
 
 
-BLOCK = 'block'     # errors.npz: [N] str, the frame's 'subject/sequence'
+BLOCK = stats.BLOCK     # errors.npz: [N] str, every frame's 'subject/sequence'
 
 
 def blocks(d: dict) -> np.ndarray:
@@ -306,8 +305,9 @@ def pair_list(results: dict, pairs=()) -> list[tuple[str, str, str]]:
 
 
 def paired(results: dict, errors: dict, pairs=()) -> list[dict]:
-  """Paired bootstrap intervals (a - b, mm) over the frames of one evaluation, of the pairs of
-  :func:`pair_list`: [{a, b, metric, mean, low, high, frames}]."""
+  """Paired intervals (a - b, mm) of one evaluation (one seed: whole test sequences resampled,
+  :func:`mvssl.stats.paired`) of the pairs of :func:`pair_list`: [{a, b, metric, mean, low,
+  high, per_seed, seeds, blocks, frames, ...}]. ``errors`` holds 'block'."""
   runs = results['runs']
   return [dict(a=a, b=b, metric=k, **stats.paired_over_seeds(
       [errors], f'{runs[a]["name"]}/{k}', f'{runs[b]["name"]}/{k}'))

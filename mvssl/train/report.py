@@ -7,6 +7,7 @@ import json
 import os
 
 from mvssl import plots
+from mvssl import provenance
 
 
 def labels(results: dict, report: str) -> list[str]:
@@ -117,12 +118,24 @@ def decomposition_table(rows: list) -> str:
 METRIC_NAMES = dict(mpjpe='MPJPE', pa_mpjpe='PA-MPJPE', abs_mpjpe='absolute MPJPE', mrpe='MRPE')
 
 
+def interval(p: dict, per_seed: bool = False) -> str:
+  """'+0.12 [-0.05, +0.30]' of a paired comparison (:func:`mvssl.stats.paired`; mm), with ' *'
+  when the interval excludes 0, and with ``per_seed`` the per-seed differences after it."""
+  mark = ' *' if p['high'] < 0 or p['low'] > 0 else ''
+  text = f'{p["mean"]:+.2f} [{p["low"]:+.2f}, {p["high"]:+.2f}]{mark}'
+  if per_seed and len(p.get('per_seed', ())) > 1:
+    text += ' (per seed ' + ', '.join(f'{x:+.2f}' for x in p['per_seed']) + ')'
+  return text
+
+
 def pair_line(p: dict) -> str:
-  """One markdown bullet for a paired interval {a, b, mean, low, high, frames} (mm)."""
+  """One markdown bullet for a paired comparison (:func:`mvssl.stats.paired`; mm)."""
   verdict = 'lower' if p['high'] < 0 else 'higher' if p['low'] > 0 else 'not different'
   metric = '' if p.get('metric', 'mpjpe') == 'mpjpe' else f' ({METRIC_NAMES[p["metric"]]})'
-  return (f'- {p["a"]} - {p["b"]}{metric}: {p["mean"]:+.2f} mm [{p["low"]:+.2f}, {p["high"]:+.2f}] over '
-          f'{p["frames"]} frames: {p["a"]} is {verdict}')
+  seeds = f'{p["seeds"]} seed{"s" if p["seeds"] > 1 else ""}, ' if 'seeds' in p else ''
+  return (f'- {p["a"]} - {p["b"]}{metric}: {interval(p, per_seed=True)} mm ({seeds}'
+          f'{p.get("blocks", p["frames"])} sequences, {p["frames"]} frames): {p["a"]} is '
+          f'{verdict}')
 
 
 def markdown(results: dict, title: str = 'mvssl') -> str:
@@ -131,8 +144,8 @@ def markdown(results: dict, title: str = 'mvssl') -> str:
         '', 'MPJPE (root-aligned, Protocol #1) and PA-MPJPE (Procrustes, Protocol #2), mm.', '',
         table(results), '']
   if results.get('pairs'):
-    md += ['Paired differences (MPJPE unless named), this run (one seed; bootstrap over test '
-           'frames, 95%):',
+    md += ['Paired differences (MPJPE unless named), this run (one seed: the interval covers '
+           'the test sequences, not another training run; whole sequences resampled, 95%):',
            ''] + [pair_line(p) for p in results['pairs']] + ['']
   extra = [(m, results['models'][m]['mean'])
            for m in labels(results, 'column') + labels(results, 'below')]
@@ -189,9 +202,12 @@ def markdown(results: dict, title: str = 'mvssl') -> str:
 
 def write_files(workdir: str, stem: str, text: str, data: dict) -> None:
   """Writes a report's markdown ``stem.md`` and data ``stem.json`` into workdir and prints the
-  markdown."""
+  markdown. The JSON carries its provenance (:mod:`mvssl.provenance`): ``made_by``, every
+  command run in the workdir (what trained the models), and ``written_by``, this process."""
   with open(os.path.join(workdir, f'{stem}.md'), 'w') as f:
     f.write(text)
+  data = dict(data, provenance=dict(made_by=provenance.history_of(workdir),
+                                    written_by=provenance.collect(data.get('seeds'))))
   with open(os.path.join(workdir, f'{stem}.json'), 'w') as f:
     json.dump(data, f, indent=2)
   print(text, flush=True)
