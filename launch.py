@@ -50,6 +50,8 @@ def main(argv):
                       force=True)
   for noisy in ('absl', 'jax', 'orbax', 'tensorflow_datasets'):
     logging.getLogger(noisy).setLevel(logging.WARNING)
+  if not FLAGS.debug:
+    quiet_closed_loop()
   if not FLAGS.debug:     # Orbax's background writes log each failed future with its traceback;
     logging.getLogger('asyncio').setLevel(logging.CRITICAL)   # the error reaches us too and is
     logging.getLogger('absl').addFilter(_no_orbax_traceback)    # said in one line at the end
@@ -76,6 +78,23 @@ def main(argv):
       msg = (f'disk full: {full}; free space where --workdir={FLAGS.workdir} lives, then run the '
              f'same command again: every stage resumes from what it had completed')
     sys.exit(f'error: {msg}\n(--debug shows the traceback)')
+
+
+def quiet_closed_loop() -> None:
+  """When an Orbax read or write fails (a damaged checkpoint, a full disk), the TensorStore
+  operations it had in flight still finish in their own threads and hand their results to
+  Orbax's asyncio loop, already closed by the failure: each hand-over raised 'RuntimeError: Event
+  loop is closed' and TensorStore printed its traceback (dozens, around the one-line error),
+  which says nothing about the error. A closed loop now drops such a hand-over instead: nobody
+  can await its result any more. Not with --debug."""
+  import asyncio  # noqa: PLC0415
+  original = asyncio.BaseEventLoop.call_soon_threadsafe
+
+  def call_soon_threadsafe(self, callback, *args, **kwargs):
+    if self.is_closed():
+      return None
+    return original(self, callback, *args, **kwargs)
+  asyncio.BaseEventLoop.call_soon_threadsafe = call_soon_threadsafe
 
 
 def _no_orbax_traceback(record: logging.LogRecord) -> bool:

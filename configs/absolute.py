@@ -2,8 +2,7 @@
 integral model with the GT root depth, PoseNet + RootNet (3DMPPE), MeTRo and MeTRAbs, each with
 Base / L1-only / Ours where it predicts an absolute pose (README "Absolute 3D pose").
 
-  python launch.py --config=configs/absolute.py --workdir=runs/absolute
-  python launch.py --config=configs/absolute.py --workdir=runs/absolute --config.seeds='(0,1,2)'
+  python launch.py --config=configs/absolute.py --workdir=runs/absolute     # seeds 0-4
 
 Every family: pre-training on GT (1000 steps), then 300 steps from it on GT (Base), GT + P-GT
 with L1 (L1-only) or with L1 + 0.03 L_MVC (Ours); G 500 steps; 1000 test frames. Shorter than
@@ -26,6 +25,7 @@ def get_config(arg=None):
   c = h36m_motion.get_config(arg)
   c.title = 'absolute 3D pose on real Human3.6M motion and official cameras'
   c.data.frames.test = 1000
+  c.seeds = (0, 1, 2, 3, 4)
   c.schedules.pretrain_single = default.schedule(1000, 8, 2e-3)
   c.schedules.pretrain_multi = default.schedule(500, 8, 2e-3)
   c.schedules.finetune = default.schedule(300, 8, 1e-3)

@@ -10,6 +10,9 @@ import sys
 
 import numpy as np
 from absl.testing import absltest
+import pytest
+
+pytestmark = pytest.mark.slow   # end to end: the slow tier (pyproject.toml)
 
 ROOT = os.path.join(os.path.dirname(__file__), '..')
 # A line the run prints, at which it is killed: in order, each in a stage of its own.

@@ -15,6 +15,9 @@ import jax
 import numpy as np
 import orbax.checkpoint as ocp
 from absl.testing import absltest
+import pytest
+
+pytestmark = pytest.mark.slow   # end to end: the slow tier (pyproject.toml)
 
 ROOT = os.path.join(os.path.dirname(__file__), '..')
 STEPS = 8

@@ -9,14 +9,17 @@ import os
 import shutil
 import tempfile
 
+from absl.testing import absltest
 import cv2
 import numpy as np
-from absl.testing import absltest
+import pytest
 
 from configs import smoke
 from mvssl import main as main_lib
 from mvssl import predict
 from tests.conftest import shared_path
+
+pytestmark = pytest.mark.slow   # end to end: the slow tier (pyproject.toml)
 
 H36M_IMAGE = ('mmpose_fixtures', 'h36m', 'S1', 'S1_Directions_1.54138969',
               'S1_Directions_1.54138969_000001.jpg')

@@ -10,15 +10,16 @@ built once (``WORKDIR/data``) and Base, which no variant changes, is trained onc
 copied into the other variants' workdirs. Everything resumes.
 
 Per variant and seed: G's per-view 2D stage on the test split (crop px with both decoders, PCK
-at 0.05 / 0.1 / 0.2 of the crop side), G's MPJPE on the test split, the P-GT's MPJPE against
-the unlabeled split's hidden GT, and Ours' MPJPE on the test split; the table gives mean +- std
-over seeds and Ours' paired interval against the reference variant (seeds and whole test
-sequences resampled, :func:`mvssl.stats.paired_over_seeds`).
+at 0.05 / 0.1 / 0.2 of the crop side), G's MPJPE on the validation split (held-out labeled
+sequences, where the variant is chosen) and on the test split, the P-GT's MPJPE against the
+unlabeled split's hidden GT (a diagnosis), and Ours' MPJPE on the test split; the table gives
+mean +- std over seeds, Ours' paired interval against the reference variant (seeds and whole
+test sequences resampled, :func:`mvssl.stats.paired_over_seeds`), and the variant with the
+lowest mean validation MPJPE of G (``chosen``; never the test split, never the hidden GT).
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import shutil
@@ -32,12 +33,15 @@ from mvssl.experiments import paper
 from mvssl.experiments import seeds as seeds_lib
 from mvssl.models import g_heads
 from mvssl.train import checkpointing
+from mvssl.train import evaluate
+from mvssl.train import report
 from mvssl.train import runs as runs_lib
+from mvssl.train.context import Context
 
 log = logging.getLogger('mvssl')
 
-SCORES = ('px_soft', 'px_argmax', 'pck@0.05', 'pck@0.1', 'pck@0.2', 'g_mpjpe', 'pgt_mpjpe',
-          'ours_mpjpe')
+SCORES = ('px_soft', 'px_argmax', 'pck@0.05', 'pck@0.1', 'pck@0.2', 'g_val_mpjpe', 'g_mpjpe',
+          'pgt_mpjpe', 'ours_mpjpe')
 
 
 def _set(config, path: str, value) -> None:
@@ -112,14 +116,17 @@ def _copy_base(workdir: str, seed_dir: str, first: str, name: str, runs: list[st
       log.info('[g_variants] %s: %s copied from %s', name, r, first)
 
 
-def scores(results: dict, column_label: str) -> dict:
-  """One (variant, seed)'s numbers from its evaluation (module docstring)."""
+def scores(results: dict, column_label: str, validation: dict | None = None) -> dict:
+  """One (variant, seed)'s numbers from its evaluation on the test split and, when given, on
+  the validation split (module docstring)."""
   g_label = next(iter(results['triangulated']))
   v2d = results['views_2d'][g_label]
   return {'px_soft': v2d['soft_argmax']['px'], 'px_argmax': v2d['argmax']['px'],
           'pck@0.05': v2d['soft_argmax']['pck@0.05'], 'pck@0.1': v2d['soft_argmax']['pck@0.1'],
           'pck@0.2': v2d['soft_argmax']['pck@0.2'],
           'g_mpjpe': results['triangulated'][g_label]['mpjpe'],
+          'g_val_mpjpe': (validation['triangulated'][g_label]['mpjpe'] if validation
+                          else float('nan')),
           'pgt_mpjpe': results.get('pgt', {}).get('mpjpe', float('nan')),
           'ours_mpjpe': results['models'][column_label]['mean']['mpjpe']}
 
@@ -143,7 +150,8 @@ def run(config, workdir: str) -> dict:
         checkpointing.record_config(c, wd)    # the variant's own config, overrides applied
       results = paper.run(c, wd)
       column = c.runs[gv.column].label
-      per.setdefault(name, {})[s] = scores(results, column)
+      val = evaluate.evaluate(Context(c, wd), 'validation') if c.validation.share else None
+      per.setdefault(name, {})[s] = scores(results, column, val)
       z = np.load(os.path.join(wd, 'errors.npz'))
       errors.setdefault(s, {})[name] = z[f'{gv.column}/mpjpe']
       if stats.BLOCK in z:
@@ -169,6 +177,9 @@ def aggregate(config, per: dict, errors: dict) -> dict:
       if common:
         row['ours_vs_reference'] = stats.paired_over_seeds(common, name, gv.reference)
     out['variants'][name] = row
+  val = {n: r['g_val_mpjpe'][0] for n, r in out['variants'].items()
+         if np.isfinite(r['g_val_mpjpe'][0])}
+  out['chosen'] = min(val, key=val.get) if val else None
   return out
 
 
@@ -182,18 +193,24 @@ def markdown(out: dict, title: str) -> str:
   md = [f'# G variants: {title}', '',
         f'Seeds {", ".join(map(str, out["seeds"]))}; mean +- std over seeds. 2D: G\'s per-view '
         f'stage on the test split (crop px; PCK of the crop side, soft-argmax decoding). MPJPE '
-        f'(mm): G on the test split, its P-GT on the unlabeled split (vs the hidden GT), Ours '
-        f'fine-tuned on that P-GT on the test split; delta: Ours minus the reference variant '
-        f'({out["reference"]}), paired interval over test frames.', '',
-        '| G variant | 2D px soft-argmax | 2D px argmax | PCK@0.05 / 0.1 / 0.2 (%) | G MPJPE | '
-        'P-GT MPJPE | Ours MPJPE | Ours delta |', '|---|---|---|---|---|---|---|---|']
+        f'(mm): G on the validation split (where the variant is chosen) and on the test split, '
+        f'its P-GT on the unlabeled split (vs the hidden GT: a diagnosis), Ours fine-tuned on '
+        f'that P-GT on the test split; delta: Ours minus the reference variant '
+        f'({out["reference"]}), seed-level paired interval.', '',
+        '| G variant | 2D px soft-argmax | 2D px argmax | PCK@0.05 / 0.1 / 0.2 (%) | '
+        'G MPJPE, validation | G MPJPE, test | P-GT MPJPE | Ours MPJPE | Ours delta |',
+        '|---|---|---|---|---|---|---|---|---|']
   for name, r in out['variants'].items():
     d = r.get('ours_vs_reference')
     delta = (f'{d["mean"]:+.2f} [{d["low"]:+.2f}, {d["high"]:+.2f}]' if d else 'reference')
     pck = ' / '.join(f'{100 * r[k][0]:.1f}' for k in ('pck@0.05', 'pck@0.1', 'pck@0.2'))
     md.append(f'| {r["label"]} | {_cell(r["px_soft"], digits=2)} | '
-              f'{_cell(r["px_argmax"], digits=2)} | {pck} | {_cell(r["g_mpjpe"])} | '
-              f'{_cell(r["pgt_mpjpe"])} | {_cell(r["ours_mpjpe"])} | {delta} |')
+              f'{_cell(r["px_argmax"], digits=2)} | {pck} | {_cell(r["g_val_mpjpe"])} | '
+              f'{_cell(r["g_mpjpe"])} | {_cell(r["pgt_mpjpe"])} | {_cell(r["ours_mpjpe"])} | '
+              f'{delta} |')
+  if out.get('chosen'):
+    md += ['', f'Chosen on the validation split (lowest G MPJPE there, mean over seeds): '
+           f'**{out["variants"][out["chosen"]]["label"]}**.']
   return '\n'.join(md) + '\n'
 
 
@@ -202,9 +219,7 @@ def write(out: dict, workdir: str, title: str) -> None:
   text = markdown(out, title)
   with open(os.path.join(workdir, 'g_variants.md'), 'w') as f:
     f.write(text)
-  with open(os.path.join(workdir, 'g_variants.json'), 'w') as f:
-    json.dump(out, f, indent=2)
-  print(text)
+  report.write_files(workdir, 'g_variants', text, out)
   rows = out['variants']
   plots.grouped_bars(
       list(rows),

@@ -17,7 +17,6 @@ configs/pose2sim.py).
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 
@@ -34,6 +33,7 @@ from mvssl.data import render
 from mvssl.geometry import camera as camlib
 from mvssl.geometry import triangulation
 from mvssl.train import families
+from mvssl.train import report
 from mvssl.train import stages
 from mvssl.train.context import Context
 
@@ -146,7 +146,9 @@ def _tuning_arrays(ctx, run, n_tune: int):
   return stages.training_arrays(ctx, run, unlabeled_frames=np.arange(n_tune))
 
 
-def _table(out, key, reproj=True):
+def table(out, key, reproj=True):
+  """Markdown lines: per view, the P-GT's reprojection error (with ``reproj``) and every model's
+  MVC disagreement, distance to the P-GT (and its root's), from ``out[key]`` (mm, px)."""
   labels = list(out[key])
   first = out['views'][0]
   rooted = {m: 'root_to_pgt_mm' in out[key][m][first] for m in labels}
@@ -183,16 +185,13 @@ def _write(out, workdir):
            f'{out["pgt_vs_reference_mm"]["max"]:.4f} mm.', '']
   if held:
     lines += [f'Frames fine-tuned on ({len(out["tuning_frames"])}):', '']
-  lines += _table(out, 'models')
+  lines += table(out, 'models')
   if held:
     lines += ['', f'Held-out frames ({len(out["frames"]) - len(out["tuning_frames"])}), '
-              'never fine-tuned on:', ''] + _table(out, 'heldout_models', reproj=False)
+              'never fine-tuned on:', ''] + table(out, 'heldout_models', reproj=False)
   text = '\n'.join(lines) + '\n'
-  with open(os.path.join(workdir, 'pose2sim_results.md'), 'w') as f:
-    f.write(text)
-  with open(os.path.join(workdir, 'pose2sim_results.json'), 'w') as f:
-    json.dump(out, f, indent=2)
+  report.write_files(workdir, 'pose2sim_results', text, out)
   plots.grouped_bars(out['views'], {'MVC disagreement (mm)': {
       m: [out['models'][m][n]['mvc_disagreement_mm'] for n in out['views']] for m in labels}},
       os.path.join(workdir, 'pose2sim_results.png'))
-  print(text, flush=True)
+

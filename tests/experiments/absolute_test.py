@@ -8,6 +8,7 @@ import os
 
 import chex
 import numpy as np
+import pytest
 
 from configs import absolute as absolute_config
 from configs import smoke
@@ -16,6 +17,8 @@ from mvssl.experiments import seeds as seeds_lib
 from mvssl.train import evaluate
 from mvssl.train.context import Context
 from mvssl.train import runs as runs_lib
+
+pytestmark = pytest.mark.slow   # end to end: the slow tier (pyproject.toml)
 
 
 KEEP = ('multi', 'base', 'rootnet_base', 'rootnet', 'base_gt', 'metro_base', 'metro',

@@ -7,12 +7,15 @@ import os
 from unittest import mock
 
 import chex
+import pytest
 
 from configs import g_variants as g_config
 from configs import smoke
 from mvssl import main
 from mvssl.experiments import g_variants
 from mvssl.train import stages
+
+pytestmark = pytest.mark.slow   # end to end: the slow tier (pyproject.toml)
 
 
 def _config():

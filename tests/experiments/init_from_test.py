@@ -17,6 +17,8 @@ from mvssl.train.context import Context
 torch = pytest.importorskip('torch', reason='pip install torch==2.13.0 (weight import tests)')
 from mvssl.models import torch_reference  # noqa: E402
 
+pytestmark = pytest.mark.slow   # end to end: the slow tier (pyproject.toml)
+
 
 class InitFromTest(chex.TestCase):
 

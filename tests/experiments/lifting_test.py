@@ -7,12 +7,15 @@ import os
 import chex
 import jax.numpy as jnp
 import numpy as np
+import pytest
 
 from configs import lifting as lifting_config
 from mvssl import main
 from mvssl.geometry import root_relative
 from mvssl.train.context import Context
 from tests.conftest import shared_path
+
+pytestmark = pytest.mark.slow   # end to end: the slow tier (pyproject.toml)
 
 
 def _tiny(protocol):

@@ -7,6 +7,7 @@ from unittest import mock
 
 import chex
 import numpy as np
+import pytest
 
 from configs import default
 from configs import human36m as h36m_config
@@ -21,6 +22,8 @@ from mvssl.train import stages
 from mvssl.train import summaries
 from mvssl.train.context import Context
 from tests.fixtures import fakes
+
+pytestmark = pytest.mark.slow   # end to end: the slow tier (pyproject.toml)
 
 TABLE = {'Base', 'L1-only', 'Ours'}
 

@@ -9,6 +9,7 @@ import chex
 import jax
 import jax.numpy as jnp
 import numpy as np
+import pytest
 
 from configs import default
 from configs import pose2sim as pose2sim_config
@@ -19,6 +20,8 @@ from mvssl.experiments import pose2sim
 from mvssl.train import stages
 from mvssl.train.context import Context
 from tests.conftest import shared_path
+
+pytestmark = pytest.mark.slow   # end to end: the slow tier (pyproject.toml)
 
 
 class Pose2SimTest(chex.TestCase):

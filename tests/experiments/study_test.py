@@ -7,6 +7,7 @@ import os
 from unittest import mock
 
 import chex
+import pytest
 
 from configs import smoke
 from configs import study as study_config
@@ -14,6 +15,8 @@ from mvssl import main
 from mvssl.experiments import study
 from mvssl.train import families
 from mvssl.train import stages
+
+pytestmark = pytest.mark.slow   # end to end: the slow tier (pyproject.toml)
 
 
 def _config():

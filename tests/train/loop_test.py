@@ -9,6 +9,7 @@ from unittest import mock
 import chex
 import jax
 import numpy as np
+import pytest
 from absl.testing import parameterized
 
 from configs import smoke
@@ -88,6 +89,7 @@ class LoopTest(parameterized.TestCase):
     self.assertTrue(all(v > 0 for _, v in tb['train/steps_per_s']))
 
   @parameterized.parameters('data', '_METADATA')
+  @pytest.mark.slow   # trains, damages and resumes a run: the slow tier
   def test_a_damaged_last_checkpoint_is_set_aside_and_the_previous_one_resumed(self, lost):
     tmp = self.create_tempdir().full_path
     straight = self._train(os.path.join(tmp, 'a'))

@@ -8,6 +8,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 from flax import nnx
+import pytest
 
 from configs import smoke
 from mvssl import parallel
@@ -50,6 +51,7 @@ class StepTest(chex.TestCase):
   def test_two_devices(self):
     self.assertEqual(jax.device_count(), 2)
 
+  @pytest.mark.slow   # compiles several models: the slow tier
   def test_shard_map_and_pmap_give_equal_updates(self):
     for family in ('integral', 'algebraic'):
       p1, b1, m1 = self._run(family, 'shard_map', 2)
@@ -66,6 +68,7 @@ class StepTest(chex.TestCase):
     chex.assert_trees_all_close(p1, p2, rtol=1e-4, atol=1e-6)
     self.assertAlmostEqual(float(m1['loss']), float(m2['loss']), places=4)
 
+  @pytest.mark.slow   # compiles several models: the slow tier
   def test_bfloat16_step_within_tolerance_of_float32(self):
     """Mixed precision (config.model.dtype='bfloat16'): bf16 convolutions, float32 parameters,
     soft-argmax, DLT and losses. Stated tolerance, one SGD step from the same initialisation:
