@@ -18,7 +18,8 @@ Arguments:
   ''         the decisive rows with the renders' depth cue off (Lambertian shading): Base,
              L1-only, Ours (lambda 0.1, the paper's), depth-only routing, MVC only (no P-GT L1)
              at every seed; lambda 0.01, 0.03, 0.3 at the sweep seeds, the best on validation at
-             every seed.
+             every seed; the validation split then chooses among the weights and depth-only
+             routing (the default's lambda and routing).
   depth_cue  the same with the renders' first shading (each part's brightness from its
              root-relative depth, mvssl.data.render): does the cue change whether MVC helps?
   full       every row of the earlier study (weights, forms, routings, P-GT sources, withheld
@@ -59,7 +60,8 @@ def _decisive(c):
   s.all_seeds = ('base_gt', 'l1_only', 'ours', 'ours_depth', 'mvc_only')
   s.sweep_seeds = 2
   s.promote = True
-  s.candidates = ('ours', 'ours_w01', 'ours_w03', 'ours_w3')
+  # the choice made on the validation split: the weight, and the routing of MVC's gradient
+  s.candidates = ('ours', 'ours_w01', 'ours_w03', 'ours_w3', 'ours_depth')
   s.groups = (
       ('Baselines', ('base_gt', 'l1_only', 'ours')),
       ('Weight lambda', ('ours_w01', 'ours_w03', 'ours_w3')),
