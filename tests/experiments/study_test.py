@@ -63,6 +63,16 @@ class StudyTest(chex.TestCase):
     # the held-out labeled sequences: one of each labeled subject's four (procedural frames are
     # each their own sequence)
     self.assertEqual(out['num_validation_frames'], 3)
+    # the unlabeled split's hidden GT: scored as a diagnosis, never chosen on
+    self.assertEqual(out['num_diagnosis_frames'], 8)
+    self.assertIn('vs_reference', v['ours']['diagnosis'])
+    # seed-level comparisons: per-seed differences, both halves of the interval, Holm
+    c = v['ours']['test']['vs_reference']
+    self.assertEqual(c['seed_ids'], [0, 1])
+    self.assertEqual(len(c['per_seed']), 2)
+    self.assertLessEqual(c['low'], min(c['boot_low'], c['t_low']))
+    self.assertIn('holm', c)
+    self.assertGreater(out['comparisons'], 3)
     # the hidden-GT row trains on the validation labels: reported, never chosen
     self.assertTrue(v['l1_gt']['trains_on_validation'])
     self.assertIn(out['chosen'], ('ours', 'ours_depth'))
@@ -71,11 +81,15 @@ class StudyTest(chex.TestCase):
     md = open(os.path.join(tmp, 'study.md')).read()
     self.assertIn('## Routing', md)
     self.assertIn('| Ours, depth-only routing | 2 |', md)
-    self.assertIn('then run at every seed (with its own L1-only where it has one): Ours, '
+    self.assertIn('then run at every seed (with its partner where it has one): Ours, '
                   'depth-only routing.', md)
     self.assertIn('| L1-only, hidden GT | 1 |', md)                 # under "Other rows"
     self.assertIn('trained on it', md)
     self.assertIn('Chosen on the validation split', md)
+    self.assertIn("## Per seed: test MPJPE minus L1-only's", md)
+    made = json.load(open(os.path.join(tmp, 'study.json')))['provenance']['made_by']
+    self.assertEqual(made[0]['seeds'], [0, 1])
+    self.assertIn('commit', made[0])
     for f in ('study.json', 'study.png', 'seed_0/unlabeled_errors.npz', 'seed_0/errors.npz',
               'seed_1/results.md', 'seed_0/predictions/unlabeled/ours_depth.npz'):
       self.assertTrue(os.path.exists(os.path.join(tmp, f)), f)
