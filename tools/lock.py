@@ -17,8 +17,8 @@ first lines record the SHA-256 of the part of ``pyproject.toml`` it was compiled
 ``check`` fails (exit 1, one line per problem, naming the lock and the remedy) when that part
 changed since, or when a requirement of pyproject.toml is not met by the lock's pin.
 
-``lock_digest()`` is the provenance every results file records: the SHA-256 of
-``requirements.lock``.
+``lock_digest()`` is the provenance every results file records (:mod:`mvssl.provenance`): the
+SHA-256 of ``requirements.lock``.
 """
 
 from __future__ import annotations
@@ -64,13 +64,11 @@ def digest(extra: str | None) -> str:
   return hashlib.sha256(blob.encode()).hexdigest()
 
 
-def lock_digest(path: str = CORE) -> str:
-  """'sha256:<hex>' of a lock file (the provenance results record); '' when it is absent."""
-  full = os.path.join(ROOT, path)
-  if not os.path.exists(full):
-    return ''
-  with open(full, 'rb') as f:
-    return 'sha256:' + hashlib.sha256(f.read()).hexdigest()
+def lock_digest() -> str:
+  """'sha256:<hex>' of requirements.lock, as every results file records it."""
+  sys.path.insert(0, ROOT)
+  from mvssl import provenance  # noqa: PLC0415 (stdlib only at import)
+  return provenance.lock_digest(ROOT)
 
 
 def pins(path: str) -> dict[str, list[tuple[str, str]]]:
