@@ -1,8 +1,22 @@
-"""Test setup: 2 fake CPU devices for the data-parallel tests, and the shared real-data folder."""
+"""Test setup: 2 fake CPU devices for the data-parallel tests, a compilation cache for the
+session, and the shared real-data folder."""
 
+import atexit
 import os
+import shutil
+import tempfile
 
-import jax
+# The tests compile the same smoke-size functions again and again, in this process and in the
+# launch.py subprocesses they start (which inherit these variables): JAX's persistent
+# compilation cache, in a folder of this session only, compiles each once.
+if 'JAX_COMPILATION_CACHE_DIR' not in os.environ:
+  _cache = tempfile.mkdtemp(prefix='mvssl-test-jax-cache-')
+  atexit.register(shutil.rmtree, _cache, ignore_errors=True)
+  os.environ.update(JAX_COMPILATION_CACHE_DIR=_cache,
+                    JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS='0',
+                    JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES='-1')
+
+import jax  # noqa: E402
 
 jax.config.update('jax_num_cpu_devices', 2)
 jax.config.update('jax_platforms', 'cpu')
