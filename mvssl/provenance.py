@@ -74,9 +74,12 @@ def collect(seeds=None, command: str | None = None) -> dict:
   commit = _git('rev-parse', 'HEAD') or 'unknown'
   dirty = bool(_git('status', '--porcelain', '--untracked-files=no')) if commit != 'unknown' \
       else None
+  if command is None:
+    spec = getattr(sys.modules.get('__main__'), '__spec__', None)   # python -m mvssl.stats ...
+    command = ' '.join([f'python -m {spec.name}' if spec and spec.name else
+                        os.path.basename(sys.argv[0])] + sys.argv[1:])
   return dict(
-      command=command if command is not None else ' '.join(
-          [os.path.basename(sys.argv[0])] + sys.argv[1:]),
+      command=command,
       commit=commit, dirty=dirty, lock=lock_digest(), packages=packages(),
       python=platform.python_version(), device=device(),
       seeds=[int(s) for s in seeds] if seeds is not None else None,
