@@ -40,6 +40,7 @@ from mvssl.train import summaries
 from mvssl.train.context import Context
 
 log = logging.getLogger('mvssl')
+BLOCK = stats.BLOCK     # errors.npz: [N] str, every frame's 'subject/sequence'
 
 
 def _checkpoint_id(ctx: Context, name: str) -> str:
@@ -199,9 +200,6 @@ def evaluate(ctx: Context, split: str = 'test') -> dict:
       with open(os.path.join(ctx.workdir, f'{prefix}results.json'), 'w') as f:
         json.dump(results, f, indent=2)
   return results
-
-
-BLOCK = stats.BLOCK     # errors.npz: [N] str, every frame's 'subject/sequence'
 
 
 def blocks(d: dict) -> np.ndarray:
