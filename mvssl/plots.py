@@ -84,6 +84,7 @@ def intervals(labels: list[str], series: dict[str, list], path: str, title: str 
   """
   n = len(labels)
   ends = np.abs([x[k] for rows in series.values() for x in rows if x for k in ('low', 'high')])
+  ends = ends[np.isfinite(ends)]
   if limit is None:
     limit = 3.0 * float(np.percentile(ends, 75)) if len(ends) else 1.0
   limit = max(limit, 1e-3)
@@ -96,8 +97,9 @@ def intervals(labels: list[str], series: dict[str, list], path: str, title: str 
       if not r:
         continue
       mean = np.array([x['mean'] for x in r])
-      low = np.clip([x['low'] for x in r], -limit, limit)
-      high = np.clip([x['high'] for x in r], -limit, limit)
+      low = np.clip([x['low'] if np.isfinite(x['low']) else x['mean'] for x in r], -limit, limit)
+      high = np.clip([x['high'] if np.isfinite(x['high']) else x['mean'] for x in r],
+                     -limit, limit)
       shown = np.clip(mean, -limit, limit)
       line = ax.errorbar(shown, y, xerr=[shown - low, high - shown], fmt='o', ms=4, capsize=2,
                          label=name)

@@ -93,7 +93,8 @@ def paired(a, b, blocks, *, level: float = 0.95, n_resamples: int = 4000,
     dict: mean (mm, a - b over every frame and seed), low, high (the reported interval),
     boot_low, boot_high (hierarchical bootstrap), t_low, t_high (seed-level t; NaN with one
     seed), p (the larger of the two p-values), per_seed [S] (mean difference of each seed),
-    seeds S, blocks B, frames N.
+    seeds S, blocks B, frames N. A factor with a single level (one seed, or one sequence) is
+    not resampled; with one seed and one sequence there is no interval (NaN, p = 1).
   Raises:
     ValueError: when the shapes differ between a and b or between seeds, or no frame is finite.
   """
@@ -115,19 +116,29 @@ def paired(a, b, blocks, *, level: float = 0.95, n_resamples: int = 4000,
     bi = np.asarray(block_idx, int)[..., None, :]
     return sums[si, bi].sum((-2, -1)) / np.maximum(counts[si, bi].sum((-2, -1)), 1e-12)
 
-  samples = (np.arange(ns, dtype=float), np.arange(nb, dtype=float))
-  if ns == 1:                         # one seed: sequences only
-    samples = (samples[1],)
-    stat = lambda block_idx, axis=-1: statistic(np.zeros(np.shape(block_idx)[:-1] + (1,)),  # noqa: E731
-                                                block_idx)
-  else:
-    stat = statistic
-  res = scipy.stats.bootstrap(samples, stat, paired=False, vectorized=True,
-                              n_resamples=n_resamples, confidence_level=level,
-                              method='percentile', batch=max(1, 2_000_000 // (ns * nb)),
-                              random_state=np.random.default_rng(seed))
-  boot = np.asarray(res.bootstrap_distribution)
-  p_boot = float(min(1.0, 2 * min(np.mean(boot <= 0), np.mean(boot >= 0))))
+  # scipy's bootstrap needs two or more levels in every sample it resamples: a factor with one
+  # level (one seed, or every frame in one sequence) is held fixed instead.
+  factors = [np.arange(n, dtype=float) if n > 1 else None for n in (ns, nb)]
+  resampled = [f for f in factors if f is not None]
+
+  def stat(*idx, axis=-1):
+    del axis
+    it = iter(idx)
+    full = [next(it) if f is not None else None for f in factors]
+    lead = np.shape(idx[0])[:-1]
+    full = [x if x is not None else np.zeros(lead + (1,)) for x in full]
+    return statistic(*full)
+
+  if resampled:
+    res = scipy.stats.bootstrap(tuple(resampled), stat, paired=False, vectorized=True,
+                                n_resamples=n_resamples, confidence_level=level,
+                                method='percentile', batch=max(1, 2_000_000 // (ns * nb)),
+                                random_state=np.random.default_rng(seed))
+    boot = np.asarray(res.bootstrap_distribution)
+    p_boot = float(min(1.0, 2 * min(np.mean(boot <= 0), np.mean(boot >= 0))))
+    b_low, b_high = float(res.confidence_interval.low), float(res.confidence_interval.high)
+  else:                               # one seed, one sequence: nothing to resample
+    p_boot, b_low, b_high = 1.0, float('nan'), float('nan')
   if ns > 1:
     sem = float(np.std(per_seed, ddof=1) / np.sqrt(ns))
     t_low, t_high = scipy.stats.t.interval(level, ns - 1, loc=float(per_seed.mean()),
@@ -137,9 +148,10 @@ def paired(a, b, blocks, *, level: float = 0.95, n_resamples: int = 4000,
   else:
     t_low = t_high = float('nan')
     p_t = 0.0
-  b_low, b_high = float(res.confidence_interval.low), float(res.confidence_interval.high)
-  return dict(mean=mean, low=float(np.nanmin([b_low, t_low])),
-              high=float(np.nanmax([b_high, t_high])), boot_low=b_low, boot_high=b_high,
+  lows = [x for x in (b_low, t_low) if np.isfinite(x)]
+  highs = [x for x in (b_high, t_high) if np.isfinite(x)]
+  return dict(mean=mean, low=min(lows, default=float('nan')),
+              high=max(highs, default=float('nan')), boot_low=b_low, boot_high=b_high,
               t_low=float(t_low), t_high=float(t_high), p=max(p_boot, p_t),
               per_seed=[float(x) for x in per_seed], seeds=ns, blocks=nb, frames=int(d.shape[1]))
 

@@ -71,6 +71,23 @@ class StatsTest(chex.TestCase):
     self.assertEqual(stats.mean_std([1.0, 2.0, 3.0]), (2.0, 1.0))
     self.assertEqual(stats.mean_std([4.0]), (4.0, 0.0))
 
+  def test_a_single_sequence_resamples_seeds_only_and_one_of_each_gives_no_interval(self):
+    blocks = ['S9/walking'] * 6
+    a = [np.full(6, 1.0), np.full(6, 2.0), np.full(6, 4.0)]
+    b = [np.zeros(6)] * 3
+    out = stats.paired(a, b, blocks, n_resamples=500)
+    self.assertEqual(out['blocks'], 1)
+    # seeds only: the bootstrap can only give means of drawn seeds, within [1, 4]
+    self.assertGreaterEqual(out['boot_low'], 1.0 - 1e-12)
+    self.assertLessEqual(out['boot_high'], 4.0 + 1e-12)
+    self.assertLess(out['boot_low'], out['boot_high'])
+    self.assertTrue(np.isfinite(out['t_low']))
+    one = stats.paired([np.full(4, 0.5)], [np.zeros(4)], ['s'] * 4)
+    self.assertAlmostEqual(one['mean'], 0.5)
+    self.assertTrue(np.isnan(one['low']) and np.isnan(one['high']))
+    self.assertEqual(one['p'], 1.0)
+    self.assertFalse(stats.significant(one))
+
   def test_paired_over_seeds_takes_the_sequences_from_the_errors(self):
     rng = np.random.default_rng(3)
     block = np.repeat(np.array(['S9/a', 'S9/b', 'S11/c']), 20)

@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import os
 
+import numpy as np
+
 from mvssl import plots
 from mvssl import provenance
 
@@ -121,8 +123,11 @@ METRIC_NAMES = dict(mpjpe='MPJPE', pa_mpjpe='PA-MPJPE', abs_mpjpe='absolute MPJP
 def interval(p: dict, per_seed: bool = False) -> str:
   """'+0.12 [-0.05, +0.30]' of a paired comparison (:func:`mvssl.stats.paired`; mm), with ' *'
   when the interval excludes 0, and with ``per_seed`` the per-seed differences after it."""
-  mark = ' *' if p['high'] < 0 or p['low'] > 0 else ''
-  text = f'{p["mean"]:+.2f} [{p["low"]:+.2f}, {p["high"]:+.2f}]{mark}'
+  if not (np.isfinite(p['low']) and np.isfinite(p['high'])):
+    text = f'{p["mean"]:+.2f} [no interval: one seed, one sequence]'
+  else:
+    mark = ' *' if p['high'] < 0 or p['low'] > 0 else ''
+    text = f'{p["mean"]:+.2f} [{p["low"]:+.2f}, {p["high"]:+.2f}]{mark}'
   if per_seed and len(p.get('per_seed', ())) > 1:
     text += ' (per seed ' + ', '.join(f'{x:+.2f}' for x in p['per_seed']) + ')'
   return text
