@@ -185,7 +185,14 @@ class DiskFullTest(chex.TestCase):
     from mvssl.train import summaries
     events = summaries.Summaries(self.create_tempdir().full_path)
     events.scalars(1, {'loss': 1.0})
-    with mock.patch.object(events.writer, 'close', side_effect=OSError(28, 'No space left')):
+    event_writer = events.writer.file_writer.event_writer
+    worker = event_writer._worker
+    with mock.patch.object(event_writer._ev_writer, 'flush',
+                           side_effect=OSError(28, 'No space left on device')):
       with self.assertLogs('mvssl', 'WARNING') as logs:
         events.close()
-    self.assertIn('TensorBoard events in', logs.output[0])
+      self.assertIn('TensorBoard events in', logs.output[0])
+      # tensorboardX's exit hook closes the writer again: it must not retry the failed write
+      # (a traceback after the run's one-line error), and its thread has stopped.
+      event_writer.close()
+    self.assertFalse(worker.is_alive())

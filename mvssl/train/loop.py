@@ -164,11 +164,15 @@ def train_loop(name: str, state: state_lib.TrainState, loss_fn, arrays, schedule
         for cb in callbacks:
           cb(done, metrics)
   finally:
-    ckpt.wait()     # an exception must not lose a checkpoint still being written
-    ckpt.close()
-    if mfile:
-      mfile.close()
-      events.close()
+    try:
+      ckpt.wait()     # an exception must not lose a checkpoint still being written
+      ckpt.close()
+    finally:          # closed even when the wait raises (a full disk)
+      if mfile:
+        try:
+          mfile.close()
+        finally:
+          events.close()
   if writer:
     with open(metrics_path) as f:
       plots.loss_curves([json.loads(line) for line in f], os.path.join(workdir, name, 'loss.png'),

@@ -57,12 +57,30 @@ class Summaries:
 
   def close(self) -> None:
     """Flushes and closes; a failed flush (a full disk) is a warning: the events are a copy of
-    metrics.jsonl, never a reason to lose the run's real error or result."""
+    metrics.jsonl, never a reason to lose the run's real error or result. After a failed flush
+    the event threads are stopped and the writers marked closed, so that tensorboardX does not
+    retry the write at exit (its atexit hook and its thread each printed a traceback after the
+    run's one-line error)."""
+    writers = list((self.writer.all_writers or {}).values())
     try:
       self.writer.close()
     except OSError as e:
       logging.getLogger('mvssl').warning('TensorBoard events in %s not all written: %s',
                                          self.writer.logdir, e)
+      for fw in writers:
+        _abandon(fw.event_writer)
+
+
+def _abandon(event_writer) -> None:
+  """Stops a tensorboardX EventFileWriter whose flush failed, without writing again (pinned
+  tensorboardX internals: ``_worker``, ``_closed``)."""
+  worker = getattr(event_writer, '_worker', None)
+  if worker is not None:
+    try:
+      worker.stop()
+    except (OSError, ValueError):
+      pass
+  event_writer._closed = True     # noqa: SLF001 (its close() and atexit hook then do nothing)
 
 
 def _events(logdir: str):
