@@ -96,7 +96,8 @@ def recording_data(root: str = '', **overrides) -> ConfigDict:
   r.cameras = ()                 # camera names in view order; () = all in the calibration
   r.every = 1                    # every k-th frame
   r.subject = ''                 # name in the P-GT keys; '' = the folder name
-  r.box_min_score = 0.3          # detections that place the crop box
+  r.box_min_score = 0.3          # detections that place the crop box (and count in association)
+  r.association_px = 20.0        # several people in a view: the gate picking the subject (px)
   r.undistort = True             # pinhole crops, so they mix with any labeled dataset
   r.update(overrides)
   return r
@@ -185,6 +186,9 @@ def get_config(arg=None):
   # all | build | pseudo_label | evaluate | the name of one run of c.runs
   c.stage = 'all'
   c.seed = 0                 # model init and data order
+  # JAX's persistent compilation cache (mvssl.compilation_cache): '' = $JAX_COMPILATION_CACHE_DIR
+  # or ~/.cache/mvssl/jax; a folder; 'off'. A second run compiles nothing it compiled before.
+  c.compilation_cache = ''
   # The held-out labeled validation split (mvssl.data.validation): this share of each labeled
   # subject's sequences (whole sequences, ranked by a hash with this seed) is kept out of the
   # labeled split; every choice (a weight, G's multiplier, a routing) is made on it, never on
@@ -252,6 +256,20 @@ def get_config(arg=None):
   p.source = 'model'         # model (G) | detections (DLT of the dataset's 2D detections)
   p.run = 'multi'            # source model: the algebraic run of c.runs that makes the P-GT
   p.min_score = 0.3          # detections: DLT weight 0 below this confidence
+  # Robust triangulation of the P-GT (mvssl.geometry.robust), for either source: per joint the
+  # views that reproject within max_error_px (px of the original image) are kept, the others
+  # rejected; a joint no set of >= min_views views explains is invalid and teaches nothing (its
+  # L1 is masked; a frame whose root joint is invalid is left out).
+  # Off here (none): G's per-view 2D at this CPU size (64 px crops, 16-cell heatmaps) is
+  # several original-image px off, more than a gate made for real detections; configs of real
+  # recordings (configs/recording.py, configs/pose2sim.py) turn it on.
+  p.robust = ConfigDict(dict(
+      method='none',         # pose2sim (exclude views, Pose2Sim's rule) | ransac | none (plain DLT)
+      max_error_px=15.0,     # the gate (Pose2Sim's default on 1080p images)
+      min_views=2,           # views a joint needs
+      reduce='mean',         # mean over the kept views (Pose2Sim's) | max: every kept view
+      temporal_mm=0.0,       # > 0: also invalid when this far from the joint's running median
+      temporal_window=5))    # frames each side of the running median (temporal_mm > 0)
 
   c.model = m = ConfigDict()
   m.image_size = 64          # network input crop S (px); heatmaps are S/4 (paper: 384)

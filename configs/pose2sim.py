@@ -43,6 +43,7 @@ def get_config(arg=None):
   c.unlabeled_data = default.recording_data(os.path.join(shared, 'pose2sim_balancing'))
   c.pseudo_label.source = 'detections'
   c.pseudo_label.min_score = 0.3   # detections below this confidence get DLT weight 0
+  c.pseudo_label.robust.method = 'pose2sim'   # views beyond 15 px rejected, as Pose2Sim does
   c.schedules.finetune.update(steps=300, batch_size=4, lr=5e-4)
   if arg == 'lifting':
     return _lifting(c, shared)

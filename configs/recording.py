@@ -34,4 +34,5 @@ def get_config(arg=None):
   shared = os.environ.get('MVSSL_SHARED_DATA', '../shared/data')
   c.unlabeled_data = default.recording_data(os.path.join(shared, 'pose2sim_balancing'))
   c.pseudo_label.source = 'detections'   # 'model' runs G (trained on config.data) instead
+  c.pseudo_label.robust.method = 'pose2sim'   # real detections: reject views outside the gate
   return c

@@ -73,6 +73,17 @@ def l1_loss(pred: jax.Array, target: jax.Array, weight: jax.Array | None = None)
   return _joint_mean(jnp.mean(jnp.abs(pred - target), axis=-1), weight)
 
 
+def joint_weights(batch: dict) -> jax.Array:
+  """The L1 weight of every view's target in a training batch: ``l1_w`` [b] x ``view_valid``
+  [b, V] x ``target_w`` [b, V, J] when the batch has it (0 for a withheld target or a P-GT
+  joint the robust triangulation rejected, :mod:`mvssl.train.pgt`) -> [b, V, J], or [b, V, 1]
+  without ``target_w``."""
+  w = (batch['l1_w'][:, None] * batch['view_valid'])[..., None]
+  if 'target_w' in batch:
+    w = w * batch['target_w']
+  return w
+
+
 def _joint_mean(per_joint: jax.Array, weight: jax.Array | None) -> jax.Array:
   """per_joint [..., J] -> [] its mean, or its weighted mean (weight [...] per pose or [..., J])."""
   if weight is None:

@@ -29,6 +29,7 @@ from mvssl.models import pose_net
 from mvssl.models import resnet
 from mvssl.models import torchvision_weights
 from mvssl.train import context
+from mvssl.train import pgt as pgt_lib
 from mvssl.train.checkpointing import record_config  # noqa: F401  (main.record_config)
 from mvssl.train import runs
 from mvssl.train import stages
@@ -59,6 +60,7 @@ def validate(config) -> None:
     raise ValueError(f'config.input.shift must be in [0, 0.5) (a fraction of the crop side), '
                      f'got {config.input.shift!r}')
   _one_of('config.pseudo_label.source', config.pseudo_label.source, stages.PGT_SOURCES)
+  pgt_lib.check(config.pseudo_label.robust)
   sources.check_kind(config.data)
   validation.check(config.validation.share, config.validation.seed)
   if config.data.dataset == 'rendered':

@@ -309,6 +309,31 @@ def pose2sim(name: str, key: str = 'models') -> str:
       f'\n\nSource: `docs/results/{name}.json` ({_short(out["provenance"])}).')
 
 
+def pose2sim_triangulation(name: str = 'pose2sim_triangulation') -> str:
+  """The P-GT's triangulation against Pose2Sim's own (tools/pose2sim_compare.py)."""
+  sys.path.insert(0, os.path.join(ROOT, 'tools'))
+  import pose2sim_compare   # noqa: PLC0415
+  out = load(name)
+  return pose2sim_compare.markdown(out) + (
+      f'\n\nSource: `docs/results/{name}.json` ({_short(out["provenance"])}).')
+
+
+def pose2sim_triangulation_joints(name: str = 'pose2sim_triangulation',
+                                  label: str = 'pose2sim, mean (Pose2Sim\'s rule)') -> str:
+  """Per joint: the default P-GT against Pose2Sim's, before (plain DLT) and after."""
+  out = load(name)
+  before, after = out['methods']['plain DLT (before)'], out['methods'][label]
+  lines = ['| joint | before: mean / max mm | after: mean / max mm | after: valid (ours / '
+           'Pose2Sim) | reprojection px (ours / Pose2Sim) | same views |', '|---' * 6 + '|']
+  for j, name_j in enumerate(out['joints']):
+    b, a = before['per_joint'][j], after['per_joint'][j]
+    cell = lambda r: '-' if r['mean_mm'] is None else f'{r["mean_mm"]:.1f} / {r["max_mm"]:.0f}'  # noqa: E731
+    lines.append(f'| {name_j} | {cell(b)} | {cell(a)} | {a["ours_valid"]:.0%} / '
+                 f'{a["pose2sim_valid"]:.0%} | {a["ours_px"]:.1f} / {a["pose2sim_px"]:.1f} | '
+                 + ('-' if a['same_views'] is None else f'{a["same_views"]:.0%}') + ' |')
+  return '\n'.join(lines)
+
+
 def g_variants(name: str = 'g_multiplier') -> str:
   """A G-variants table (g_variants.json) and the variant chosen on validation."""
   out = load(name)
@@ -396,6 +421,8 @@ BLOCKS = {
     'pose2sim_lifting.heldout': lambda: pose2sim('pose2sim_lifting', 'heldout_models'),
     'pose2sim_metrabs.tuned': lambda: pose2sim('pose2sim_metrabs'),
     'pose2sim_metrabs.heldout': lambda: pose2sim('pose2sim_metrabs', 'heldout_models'),
+    'pose2sim_triangulation': pose2sim_triangulation,
+    'pose2sim_triangulation.joints': pose2sim_triangulation_joints,
     'published.lifting': lambda: published('lifting'),
     'published.absolute': lambda: published('absolute'),
     'provenance': provenance_index,

@@ -11,7 +11,9 @@ Layout under the recording folder (``manual_dir`` of its data config, configs/de
   camera (``video``, e.g. ``videos/{camera}.mp4``; every ``every``-th frame decoded,
   :mod:`mvssl.data.video`);
 * detections (optional, ``detections``): OpenPose, COCO or npz, mapped to Human3.6M-17
-  (:mod:`mvssl.data.detections`); they place the crops and can give the P-GT by DLT.
+  (:mod:`mvssl.data.detections`); they place the crops and can give the P-GT by DLT. Where a
+  view lists several people, the subject is picked across the calibrated views
+  (:mod:`mvssl.data.association`, gate ``association_px``).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from mvssl.data import detections as det_lib
 from mvssl.data import frames as frames_lib
 from mvssl.data import render
 from mvssl.data import video as video_lib
+from mvssl.geometry import camera as camlib
 
 # Video encoders pad frames to a multiple of this many pixels; calibrations may give the padded size.
 PAD = 16
@@ -43,7 +46,7 @@ class Recording:
 
   def __init__(self, manual_dir: str, *, calibration: str, images: str = '', video: str = '',
                detections: str = '', cameras=(), every: int = 1, subject: str = '',
-               max_frames: int = 0, box_min_score: float = 0.3):
+               max_frames: int = 0, box_min_score: float = 0.3, association_px: float = 20.0):
     if not os.path.isdir(manual_dir):
       raise FileNotFoundError(f'{manual_dir}: recording folder not found.\n'
                               f'{MANUAL_DOWNLOAD_INSTRUCTIONS}')
@@ -87,14 +90,17 @@ class Recording:
       self.frame_ids = list(range(0, min(counts), self.every))
     if self.max_frames:
       self.frame_ids = self.frame_ids[:self.max_frames]
-    self.det = (det_lib.load_detections(manual_dir, detections, names, self.frame_ids)
+    self.association_px = float(association_px)
+    self.det = (det_lib.load_detections(
+        manual_dir, detections, names, self.frame_ids, cams=camlib.stack(self.cams),
+        association=dict(max_error_px=self.association_px, min_score=self.box_min_score))
                 if detections else None)
 
   def settings(self) -> dict:
     return dict(layout='recording', calibration=self.calib_spec, images=self.images,
                 video=self.video, detections=self.detections, cameras=self.camera_names,
                 every=self.every, subject=self.subject, max_frames=self.max_frames,
-                box_min_score=self.box_min_score)
+                box_min_score=self.box_min_score, association_px=self.association_px)
 
   def _box(self, kp):
     """Square box around the confident detections (score >= box_min_score), or None."""
@@ -167,4 +173,4 @@ def adapter(cfg):
   return Recording(cfg.manual_dir, calibration=cfg.calibration, images=cfg.images,
                    video=cfg.video, detections=cfg.detections, cameras=tuple(cfg.cameras),
                    every=cfg.every, subject=cfg.subject, max_frames=cfg.max_frames,
-                   box_min_score=cfg.box_min_score)
+                   box_min_score=cfg.box_min_score, association_px=cfg.association_px)

@@ -31,8 +31,8 @@ from mvssl import plots
 from mvssl.data import pose2sim as p2s
 from mvssl.data import render
 from mvssl.geometry import camera as camlib
-from mvssl.geometry import triangulation
 from mvssl.train import families
+from mvssl.train import pgt as pgt_lib
 from mvssl.train import report
 from mvssl.train import stages
 from mvssl.train.context import Context
@@ -40,17 +40,21 @@ from mvssl.train.context import Context
 log = logging.getLogger('mvssl')
 
 
-def pseudo_gt(cams, det, min_score):
-  """DLT P-GT of every frame: ([T, 17, 3] mm, valid [T, 17], reprojection error [V, T, 17] px)."""
+def pseudo_gt(cams, det, min_score, robust_cfg):
+  """P-GT of every frame of full-image detections det [V, T, J, 3] (x, y px, score), triangulated
+  as the P-GT stage does (:func:`mvssl.train.pgt.triangulate_split`, ``robust_cfg``).
+
+  Returns:
+    ([T, 17, 3] mm, valid [T, 17], reprojection error [V, T, 17] px (NaN where a view has no
+    detection above ``min_score``), the triangulation's arrays (used / available [T, V, J]))."""
   w = np.where(det[..., 2] >= min_score, det[..., 2], 0.0)                 # [V, T, J]
-  tri = jax.jit(jax.vmap(triangulation.triangulate_views, in_axes=(None, 1, 1)))
-  uv = jnp.asarray(det[..., :2], jnp.float32)                                # [V, T, J, 2]
-  poses, valid = tri(cams, uv, jnp.asarray(w, jnp.float32))
-  err = jax.vmap(triangulation.reprojection_error, in_axes=(None, 0, 1), out_axes=1)(
-      cams, poses, uv)                                                       # [V, T, J]
-  err = np.asarray(err)
+  t = det.shape[1]
+  cams_t = jax.tree.map(lambda a: np.broadcast_to(np.asarray(a), (t,) + a.shape), cams)
+  tri = pgt_lib.triangulate_split(cams_t, np.moveaxis(det[..., :2], 0, 1), np.moveaxis(w, 0, 1),
+                                  np.ones((t, det.shape[0]), np.float32), robust_cfg)
+  err = np.moveaxis(tri['error'], 1, 0)
   err = np.where(w > 0, err, np.nan)
-  return np.asarray(poses), np.asarray(valid), err
+  return tri['pose_world'], tri['valid'], err, tri
 
 
 def _overlay(paths, cams, pose, out_png):
@@ -84,14 +88,26 @@ def reference_pgt(config):
     raise ValueError(f'{rec.manual_dir}/{file}: {det.shape[0]} views of detections but '
                      f'{len(names)} cameras in {rec.calibration}')
   cams32 = jax.tree.map(lambda a: jnp.asarray(a, jnp.float32), cams)
-  poses, valid, reproj = pseudo_gt(cams32, det, float(config.pseudo_label.min_score))
+  poses, valid, reproj, _ = pseudo_gt(cams32, det, float(config.pseudo_label.min_score),
+                                      config.pseudo_label.robust)
   return names, cams32, poses, valid, reproj
 
 
 def run(config, workdir: str) -> dict:
-  """The Pose2Sim experiment (module docstring) in ``workdir``; returns the report's dict."""
-  names, cams32, poses, _, reproj = reference_pgt(config)
+  """The Pose2Sim experiment (module docstring) in ``workdir``; returns the report's dict.
+
+  ``config.stage``: ``all``; ``build`` (the recording's dataset and its samples);
+  ``pseudo_label`` (the P-GT alone, its report ``pgt/pgt_report.md`` and its agreement with the
+  recording's own reader: no training); a run's name (that run alone); ``evaluate`` (the report
+  of finished runs).
+
+  Raises:
+    FileNotFoundError: ``evaluate`` before every run has finished, naming the stage to run.
+  """
   ctx = Context(config, workdir)
+  if config.stage == 'build':
+    return stages.build(ctx)
+  names, cams32, poses, valid_ref, reproj = reference_pgt(config)
   # The recording through the bring-your-own path: TFDS build of the crops (+ detections).
   d = ctx.split('unlabeled')
   recording = ctx.data.source('unlabeled')
@@ -99,16 +115,32 @@ def run(config, workdir: str) -> dict:
     raise ValueError(f'camera order differs: {recording.camera_names} vs {names}')
   pgt = stages.pseudo_label(ctx)                 # DLT of the stored detections (crop cameras)
   frames = [int(f) for f in d['frame']]
-  agree = np.linalg.norm(pgt['pose_world'] - poses[frames], axis=-1)
+  both = np.asarray(pgt['valid'], bool) & valid_ref[frames]
+  agree = np.linalg.norm(pgt['pose_world'] - poses[frames], axis=-1)[both]
   n_tune = len(frames) - int(round(config.pose2sim.holdout_fraction * len(frames)))
-  trained = {r.label: stages.train(ctx, r.name, arrays=_tuning_arrays(ctx, r, n_tune))
-             for r in ctx.runs.values()}
-
   out = dict(views=names, frames=frames, tuning_frames=frames[:n_tune], models={},
-             pgt_vs_reference_mm=dict(median=float(np.median(agree)), max=float(np.max(agree))))
+             pgt_vs_reference_mm=dict(median=float(np.median(agree)) if agree.size else 0.0,
+                                      max=float(np.max(agree)) if agree.size else 0.0),
+             pgt_valid_share=float(np.mean(pgt['valid'])))
   out['pgt_reprojection_px'] = {n: float(np.nanmean(reproj[v])) for v, n in enumerate(names)}
   out['pgt_reprojection_px_on_frames'] = {n: float(np.nanmean(reproj[v][frames]))
                                           for v, n in enumerate(names)}
+  if config.stage == 'pseudo_label':
+    log.info('[pose2sim] P-GT of %d frames: valid joints %.1f%%; vs the recording\'s own reader '
+             'median %.3f mm, max %.3f mm (pgt/pgt_report.md)', len(frames),
+             100 * out['pgt_valid_share'], out['pgt_vs_reference_mm']['median'],
+             out['pgt_vs_reference_mm']['max'])
+    return out
+  if config.stage in ctx.runs:
+    r = ctx.runs[config.stage]
+    return stages.train(ctx, r.name, arrays=_tuning_arrays(ctx, r, n_tune))
+  if config.stage == 'evaluate':
+    missing = [n for n in ctx.runs if not ctx.finished(n)]
+    if missing:
+      raise FileNotFoundError(f'{workdir}: run {missing[0]!r} has not finished; run '
+                              f'--config.stage={missing[0]} (or all) first')
+  trained = {r.label: stages.train(ctx, r.name, arrays=_tuning_arrays(ctx, r, n_tune))
+             for r in ctx.runs.values()}
   split = dict(d, pose_3d=pgt['pose_world'])
   subsets = {'models': slice(0, n_tune)}
   if n_tune < len(frames):

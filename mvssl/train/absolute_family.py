@@ -78,15 +78,15 @@ def metrabs_loss(model, batch, codec, weights, rng=None, mvc_options=losses.MvcO
   target, root_depth = codec.encode_batch(batch['cams'], batch['pose_3d'])   # camera mm
   rel = target - target[..., codec.root:codec.root + 1, :]
   w = _weights(batch)
+  wj = losses.joint_weights(batch)
   u = codec.unit_mm
-  l3d = losses.l1_loss(aux['offsets'] / u, rel / u, w)
+  l3d = losses.l1_loss(aux['offsets'] / u, rel / u, wj)
   px = _per_view(camlib.project)(batch['cams'], jnp.broadcast_to(
       batch['pose_3d'][:, None], target.shape))
   size = batch['images'].shape[2]
   stride = pose_net.output_stride()
-  l2d = losses.l1_loss(aux['j2d'], px / stride,
-                       w[..., None] * absolute.inside_mask(px, size, 0.0))
-  labs = losses.l1_loss(pose / u, target / u, w)
+  l2d = losses.l1_loss(aux['j2d'], px / stride, wj * absolute.inside_mask(px, size, 0.0))
+  labs = losses.l1_loss(pose / u, target / u, wj)
   on = (batch['step'] >= model.options.warmup).astype(pose.dtype) if 'step' in batch else 1.0
   mvc = _mvc(codec, batch, pose, root_depth, mvc_options) if weights.mvc else jnp.zeros(())
   err = jnp.linalg.norm(pose - target, axis=-1)
@@ -103,7 +103,8 @@ def metro_loss(model, batch, codec, weights, rng=None, mvc_options=losses.MvcOpt
   offsets, _, _ = model(_flat(batch['images']), train=True)
   pred = _unflat(offsets, b, v)
   target, root_depth = codec.encode_batch(batch['cams'], batch['pose_3d'])
-  l1 = losses.l1_loss(pred / codec.unit_mm, target / codec.unit_mm, _weights(batch))
+  l1 = losses.l1_loss(pred / codec.unit_mm, target / codec.unit_mm,
+                      losses.joint_weights(batch))
   mvc = _mvc(codec, batch, pred, root_depth, mvc_options) if weights.mvc else jnp.zeros(())
   return weights.l1 * l1 + weights.mvc * mvc, dict(l1=l1, mvc=mvc)
 

@@ -43,10 +43,7 @@ def integral_loss(model, batch, codec, weights, rng=None, mvc_options=losses.Mvc
   if 'target_noise' in batch:
     target = target + batch['target_noise']
   valid = batch['view_valid']
-  w = (batch['l1_w'][:, None] * valid)[..., None]                             # [b, V, 1]
-  if 'target_w' in batch:
-    w = w * batch['target_w']                                                 # [b, V, J]
-  l1 = losses.l1_loss(pred, target, w)
+  l1 = losses.l1_loss(pred, target, losses.joint_weights(batch))
   mvc = losses.mvc_loss(codec, batch['cams'], pred, root_depth,
                         unit_mm=mvc_options.unit_mm(codec), weight=batch['mvc_w'],
                         view_mask=valid, form=mvc_options.form, routing=mvc_options.routing)
@@ -158,9 +155,13 @@ def predict_views(state, d: dict, codec, batch_frames: int = 32) -> np.ndarray:
   return np.concatenate(out)
 
 
-def predict_triangulated(state, d: dict, codec, batch_frames: int = 16, desc: str = 'G'):
-  """Algebraic model G over a split -> (world poses [N, J, 3] mm, valid [N, J]), with a bar."""
-  poses, valid = [], []
+def predict_triangulated(state, d: dict, codec, batch_frames: int = 16, desc: str = 'G',
+                         views: bool = False):
+  """Algebraic model G over a split -> (world poses [N, J, 3] mm, valid [N, J]), with a bar;
+  with ``views`` also G's per-view 2D joints [N, V, J, 2] (crop px) and the confidences
+  [N, V, J] its DLT weighted them by (0 for a missing view): what a robust triangulation of G's
+  P-GT re-triangulates (:mod:`mvssl.train.pgt`)."""
+  poses, valid, points, conf = [], [], [], []
   n = len(d['images'])
   for i in tqdm.trange(0, n, batch_frames, desc=desc, unit='batch', leave=False):
     sl = slice(i, i + batch_frames)
@@ -169,7 +170,11 @@ def predict_triangulated(state, d: dict, codec, batch_frames: int = 16, desc: st
     p, aux = _triangulate(state.graphdef, state.params, state.batch_stats, batch, codec)
     poses.append(np.asarray(p))
     valid.append(np.asarray(aux['valid']))
-  return np.concatenate(poses), np.concatenate(valid)
+    if views:
+      points.append(np.asarray(aux['j2d']) * codec.stride)
+      conf.append(np.asarray(aux['conf']))
+  out = np.concatenate(poses), np.concatenate(valid)
+  return out + (np.concatenate(points), np.concatenate(conf)) if views else out
 
 
 @functools.partial(jax.jit, static_argnums=(0,))

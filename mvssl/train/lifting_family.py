@@ -31,10 +31,13 @@ def lifting_loss(model, batch, codec, weights, rng=None, mvc_options=losses.MvcO
   raw = model.raw(_flat(batch['keypoints_2d'][..., :2]), train=True, key=rng)  # [b*v, 3(J-1)]
   pred = model.from_raw(raw).reshape(b, v, j, 3)                               # mm
   target, root_depth = codec.encode_batch(batch['cams'], batch['pose_3d'])    # [b, V, J, 3] mm
-  w = batch['l1_w'][:, None] * batch['view_valid']                            # [b, V]
+  w = losses.joint_weights(batch)                                             # [b, V, J|1]
   l1 = losses.l1_loss(pred / codec.unit_mm, target / codec.unit_mm, w)
   err = (raw - model.normalised(model.targets(_flat(target)))) ** 2           # [b*v, 3(J-1)]
-  l2 = jnp.sum(jnp.mean(err, axis=-1) * w.reshape(-1)) / jnp.maximum(jnp.sum(w), 1.0)
+  err = jnp.mean(err.reshape(b * v, j - 1, 3), axis=-1)                       # [b*v, J-1]
+  wj = jnp.broadcast_to(w, (b, v, j)).reshape(b * v, j)
+  wj = jnp.delete(wj, model.root, axis=1, assume_unique_indices=True)         # non-root joints
+  l2 = jnp.sum(err * wj) / jnp.maximum(jnp.sum(wj), 1.0)
   mvc = losses.mvc_loss(codec, batch['cams'], pred, root_depth,
                         unit_mm=mvc_options.unit_mm(codec), weight=batch['mvc_w'],
                         view_mask=batch['view_valid'], form=mvc_options.form,

@@ -23,10 +23,12 @@ import numpy as np
 from mvssl import metrics as metrics_lib
 from mvssl import parallel
 from mvssl.data import arrays as arrays_lib
-from mvssl.geometry import triangulation
+from mvssl.data import h36m
 from mvssl.train import families
 from mvssl.train import figures
 from mvssl.train import heatmap_family
+from mvssl.train import pgt as pgt_lib
+from mvssl.train import report as report_lib
 from mvssl.train.context import Context
 
 log = logging.getLogger('mvssl')
@@ -114,22 +116,30 @@ def training_arrays(ctx: Context, run, unlabeled_frames=None) -> dict:
   if run.gt:
     lab = _inputs(ctx, run, 'labeled')
     parts.append(frames_of(lab, lab['pose_3d'], mvc_w=run.mvc_frames == 'all', inputs=inputs))
-    if run.pgt and t.per_view:           # the same keys on both parts: no noise, all targets
+    if run.pgt:                          # the same keys on both parts: no noise, all targets
       n, v, j = lab['pose_3d'].shape[0], lab['view_valid'].shape[1], lab['pose_3d'].shape[1]
-      parts[-1].update(target_noise=np.zeros((n, v, j, 3), np.float32),
-                       target_w=np.ones((n, v, j), np.float32))
+      parts[-1]['target_w'] = np.ones((n, v, j), np.float32)
+      if t.per_view:
+        parts[-1]['target_noise'] = np.zeros((n, v, j, 3), np.float32)
   if run.pgt:
     unl = _inputs(ctx, run, 'unlabeled')
     if t.source == 'hidden_gt':
-      poses, keep = _hidden_gt(ctx, unl, run), np.ones(len(unl['frame']), bool)
+      poses = _hidden_gt(ctx, unl, run)
+      valid = np.ones(poses.shape[:2], bool)
     else:
       pgt = pseudo_label(ctx)
-      poses, keep = pgt['pose_world'], np.all(pgt['valid'], axis=-1)
+      poses, valid = pgt['pose_world'], np.asarray(pgt['valid'], bool)
+    # Every target is relative to the root joint: a frame without a valid root teaches nothing;
+    # another rejected joint has L1 weight 0 (target_w), the rest of its frame still teaches.
+    keep = valid[:, h36m.ROOT].copy()
     if unlabeled_frames is not None:
       keep &= np.isin(np.arange(len(keep)), unlabeled_frames)
     keep = np.nonzero(keep)[0]
     poses, extra = unlabeled_targets(unl, poses, t)
     part = frames_of(unl, poses, mvc_w=run.mvc_frames != 'none', inputs=inputs)
+    joint_ok = np.broadcast_to(valid[:, None, :], unl['view_valid'].shape + valid.shape[1:])
+    part['target_w'] = joint_ok.astype(np.float32) * extra.pop(
+        'target_w', np.ones(joint_ok.shape, np.float32))
     part.update(extra)
     if not t.l1:
       part['l1_w'] = np.zeros_like(part['l1_w'])
@@ -174,19 +184,12 @@ def _warm(loss, model, batch, **kw):
   return loss(model, {k: v for k, v in batch.items() if k != 'step'}, **kw)
 
 
-def detections_pgt(d: dict, min_score: float):
-  """P-GT from the split's stored 2D detections: confidence-weighted DLT in the crop cameras.
-
-  Returns:
-    (world poses [N, J, 3] mm, valid [N, J]); detections below ``min_score`` get weight 0.
-  """
+def detections_views(d: dict, min_score: float):
+  """The split's stored 2D detections as the P-GT's views: (points [N, V, J, 2] crop px,
+  weights [N, V, J]: the score, 0 below ``min_score`` or in a missing view)."""
   kp = np.asarray(d['keypoints_2d'], np.float32)                       # [N, V, J, 3]
   w = np.where(kp[..., 2] >= min_score, kp[..., 2], 0.0)
-  w = w * d['view_valid'][..., None]
-  cams = jax.tree.map(lambda a: jnp.asarray(a, jnp.float32), d['cams'])
-  poses, valid = jax.jit(jax.vmap(triangulation.triangulate_views))(
-      cams, jnp.asarray(kp[..., :2]), jnp.asarray(w, jnp.float32))
-  return np.asarray(poses), np.asarray(valid)
+  return kp[..., :2], w * d['view_valid'][..., None]
 
 
 def pseudo_label(ctx: Context) -> dict:
@@ -236,6 +239,7 @@ def _pseudo_label(ctx: Context) -> dict:
   d = ctx.split('unlabeled')
   cfg = ctx.config.pseudo_label
   keys = np.array([f'{s}/{q}/{f}' for s, q, f in zip(d['subject'], d['sequence'], d['frame'])])
+  settings = pgt_lib.settings(cfg)
   if os.path.exists(path):
     out = read_pgt(path)
     if out['key'].shape != keys.shape or np.any(out['key'] != keys):
@@ -244,13 +248,25 @@ def _pseudo_label(ctx: Context) -> dict:
     if str(out['source']) != cfg.source:
       raise ValueError(f'{path}: P-GT made by {str(out["source"])!r}, config.pseudo_label.source '
                        f'is {cfg.source!r}; move the file away to regenerate')
+    made = str(out['settings']) if 'settings' in out else 'an earlier release (no settings)'
+    if made != settings:
+      raise ValueError(f'{path}: P-GT made with other settings ({made}) than '
+                       f'config.pseudo_label ({settings}); move the file away to regenerate')
     log.info('[pseudo_label] reusing %s', path)
     return out
   if cfg.source == 'model':
-    poses, valid = heatmap_family.predict_triangulated(
-        ctx.restore(cfg.run), d, ctx.codec(ctx.runs[cfg.run]), desc='P-GT (G on unlabeled)')
+    _, _, points, weights = heatmap_family.predict_triangulated(
+        ctx.restore(cfg.run), d, ctx.codec(ctx.runs[cfg.run]), desc='P-GT (G on unlabeled)',
+        views=True)
   else:
-    poses, valid = detections_pgt(d, float(cfg.min_score))
+    points, weights = detections_views(d, float(cfg.min_score))
+  tri = pgt_lib.triangulate_split(d['cams'], points, weights, pgt_lib.px_scale(d), cfg.robust)
+  poses, valid = tri['pose_world'], tri['valid']
+  if cfg.robust.temporal_mm > 0:
+    tri['temporal'] = pgt_lib.temporal_outliers(poses, valid, d['sequence'], d['frame'],
+                                                float(cfg.robust.temporal_mm),
+                                                int(cfg.robust.temporal_window))
+    valid = tri['valid'] = valid & ~tri['temporal']
   if not np.all(np.isfinite(poses)):
     raise FloatingPointError(f'[pseudo_label] {cfg.source} produced non-finite poses')
   # Targets in the codec of the first run that trains on the P-GT (stored with it, paper step 3).
@@ -264,11 +280,23 @@ def _pseudo_label(ctx: Context) -> dict:
                                                        jnp.asarray(d['pose_3d']), root=None)))
   log.info('[pseudo_label] P-GT of %d unlabeled frames (vs hidden GT where known): %s', len(poses),
            ' '.join(f'{k}={v:.4g}' for k, v in acc.items()))
+  source = ctx.data.source('unlabeled')
+  views = list(getattr(source, 'camera_names', None) or
+               [f'view {v}' for v in range(d['view_valid'].shape[1])])
+  rep = pgt_lib.summary(tri, views, cfg.robust, cfg.source)
+  log.info('[pseudo_label] robust %s: valid joints %.1f%%, frames with a valid root %.1f%%, '
+           'views per valid joint %.2f, frames with a rejected view %d (pgt/pgt_report.md)',
+           cfg.robust.method, 100 * rep['valid_share'], 100 * rep['frames_with_valid_root'],
+           rep['views_used_per_valid_joint'], rep['frames_with_a_rejected_view'])
   out = dict(pose_world=poses, valid=valid, target=target, root_depth=root_depth,
-             key=keys, source=np.array(cfg.source), accuracy=np.array(json.dumps(acc)))
+             key=keys, source=np.array(cfg.source), accuracy=np.array(json.dumps(acc)),
+             settings=np.array(settings), used=tri['used'], error=tri['error'],
+             score=tri['score'])
   if parallel.is_main_process():
     os.makedirs(os.path.dirname(path), exist_ok=True)
     arrays_lib.save_npz_atomic(path, **out)
+    report_lib.write_files(os.path.dirname(path), os.path.splitext(os.path.basename(path))[0] +
+                           '_report', pgt_lib.markdown(rep), rep)
   return out
 
 

@@ -13,6 +13,7 @@ from configs import default
 from mvssl.data import builder
 from mvssl.data import recording
 from mvssl.geometry import camera as camlib
+from mvssl.train import pgt as pgt_lib
 from mvssl.train import stages
 from tests.fixtures import fakes
 
@@ -65,7 +66,10 @@ class FormatsTest(parameterized.TestCase):
           px = images[i, v, y, x].astype(int)
           self.assertGreater(px[ch], 140, f'frame {i} view {v} joint {j}: {px}')
           self.assertLess(np.delete(px, ch).max(), 120)
-    pgt, valid = stages.detections_pgt(d, 0.3)
+    points, weights = stages.detections_views(d, 0.3)
+    tri = pgt_lib.triangulate_split(d['cams'], points, weights, pgt_lib.px_scale(d),
+                                    default.get_config().pseudo_label.robust)
+    pgt, valid = tri['pose_world'], tri['valid']
     self.assertTrue(np.all(valid))
     err = np.linalg.norm(pgt - poses, axis=-1)[:, exact]
     self.assertLess(float(err.max()), 0.5)                             # mm

@@ -32,7 +32,8 @@ class Pose2SimTest(chex.TestCase):
     det = p2s.load_detections(os.path.join(root, 'keypoints.npz'))
     self.assertEqual(names, ['cam01', 'cam02', 'cam03', 'cam04'])
     cams = jax.tree.map(lambda a: jnp.asarray(a, jnp.float32), cams)
-    poses, valid, err = pose2sim.pseudo_gt(cams, det, 0.3)
+    plain = default.get_config().pseudo_label.robust       # method none: the plain DLT
+    poses, valid, err, _ = pose2sim.pseudo_gt(cams, det, 0.3, plain)
     ref = np.load(os.path.join(root, 'keypoints.npz'))['h36m17_3d_dlt_m'] * 1000.0
     ok = valid & np.all(np.isfinite(ref), -1)
     self.assertGreater(ok.mean(), 0.9)
@@ -67,7 +68,7 @@ class Pose2SimTest(chex.TestCase):
     self.assertLess(float(np.max(dist)), 1.0)                          # mm
     self.assertLess(float(np.median(dist)), 0.05)
     # The P-GT file matches the split and is reused (read back by a new context), not remade.
-    with mock.patch.object(stages, 'detections_pgt', side_effect=AssertionError('remade')):
+    with mock.patch.object(stages, 'detections_views', side_effect=AssertionError('remade')):
       again = stages.pseudo_label(Context(config, tmp))
     np.testing.assert_array_equal(again['pose_world'], pgt['pose_world'])
     self.assertLess(np.nanmean(reproj), 30.0)
