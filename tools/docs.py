@@ -319,7 +319,8 @@ def pose2sim_triangulation(name: str = 'pose2sim_triangulation') -> str:
 
 
 def pose2sim_triangulation_joints(name: str = 'pose2sim_triangulation',
-                                  label: str = 'pose2sim, mean (Pose2Sim\'s rule)') -> str:
+                                  label: str = 'pose2sim, mean (Pose2Sim\'s rule; the default)'
+                                  ) -> str:
   """Per joint: the default P-GT against Pose2Sim's, before (plain DLT) and after."""
   out = load(name)
   before, after = out['methods']['plain DLT (before)'], out['methods'][label]
