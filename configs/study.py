@@ -20,8 +20,10 @@ Arguments:
              at every seed; lambda 0.01, 0.03, 0.3 at the sweep seeds, the best on validation at
              every seed; the validation split then chooses among the weights and depth-only
              routing (the default's lambda and routing).
-  depth_cue  the same with the renders' first shading (each part's brightness from its
-             root-relative depth, mvssl.data.render): does the cue change whether MVC helps?
+  depth_cue  Base, L1-only, Ours at lambda 0.1 and at the weight the cue-free study chose on
+             validation, every seed, with the renders' first shading (each part's brightness
+             from its root-relative depth, mvssl.data.render): does the cue change whether
+             MVC helps?
   full       every row of the earlier study (weights, forms, routings, P-GT sources, withheld
              targets, MVC only), the extra rows at the first seed only:
     weight        lambda in {0.003, 0.01, 0.03, 0.1 (Ours), 0.3}
@@ -72,6 +74,26 @@ def _decisive(c):
   return c
 
 
+def _depth_cue(c, weights=(('ours_w03', 0.03),)):
+  """Base, L1-only, Ours at the paper's lambda 0.1 and at ``weights`` (the weights the
+  depth-cue-free study's validation split picks), every seed, on renders with the depth cue:
+  does the cue change whether MVC helps?"""
+  c.title += ' (renders with the depth cue)'
+  c.data.shading = 'depth'
+  r = c.runs
+  for i, (name, w) in enumerate(weights):
+    r[name] = _ft(f'Ours, lambda {w:g}', 12 + i, mvc=w)
+  s = c.study
+  s.all_seeds = ('base_gt', 'l1_only', 'ours') + tuple(n for n, _ in weights)
+  s.sweep_seeds = 1
+  s.promote = False
+  s.candidates = ('ours',) + tuple(n for n, _ in weights)
+  s.groups = (('Baselines', ('base_gt', 'l1_only', 'ours')),
+              ('Weight lambda', tuple(n for n, _ in weights)))
+  s.pairs = (('l1_only', 'base_gt'),)
+  return c
+
+
 def get_config(arg=None):
   """arg: one of ARGS (module docstring)."""
   arg = arg or ''
@@ -83,10 +105,9 @@ def get_config(arg=None):
   c.seeds = (0, 1, 2, 3, 4)
   r = c.runs
   r.ours.weights.mvc = 0.1   # the study's Ours is the paper's eq. 10 (the default takes its choice)
+  if arg == 'depth_cue':
+    return _depth_cue(c)
   if arg != 'full':
-    if arg == 'depth_cue':
-      c.title += ' (renders with the depth cue)'
-      c.data.shading = 'depth'
     return _decisive(c)
   # Ordered so that an interrupted study has the most telling rows first.
   rows = dict(
