@@ -59,6 +59,8 @@ def main(argv):
   if FLAGS.cpu_devices:
     jax.config.update('jax_platforms', 'cpu')
     jax.config.update('jax_num_cpu_devices', FLAGS.cpu_devices)
+  from mvssl import compilation_cache  # noqa: PLC0415
+  compilation_cache.setup(FLAGS.config.compilation_cache)   # before anything compiles
   if FLAGS.distributed:
     # CPU devices of different processes talk through gloo (the GPU/TPU backends bring theirs).
     jax.config.update('jax_cpu_collectives_implementation', 'gloo')

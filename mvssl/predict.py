@@ -5,6 +5,10 @@ One image (its camera from any calibration file the recording path reads, a pers
   python -m mvssl.predict --workdir=runs/default --image=img.jpg --calibration=calib.json \\
       --camera=cam01 --box=x0,y0,w,h --out=pred
 
+or, instead of a hand-typed box, the box around the person an OpenPose file of that image
+detected: ``--detections=openpose:img_keypoints.json`` (``openpose-body25b:`` for BODY_25B;
+``--person=N`` picks one of several). A hand-typed box that most predicted joints fall outside of
+is warned about (a box beside the person still gives a skeleton there). This
 gives ``pred/<image>.json`` (the 17 joints, Human3.6M order, in the camera frame and in the
 calibration's world frame, mm), ``pred/<image>_overlay.png`` (the projected skeleton on the
 image) and ``pred/<image>_3d.png``. The single-view model predicts the pose relative to its root
@@ -38,12 +42,15 @@ import jax
 import jax.numpy as jnp
 import ml_collections
 import numpy as np
+import tqdm
 
+from mvssl import compilation_cache
 from mvssl import metrics as metrics_lib
 from mvssl import plots
 from mvssl.data import builder
 from mvssl.data import calibration as calib_lib
 from mvssl.data import crop as crop_lib
+from mvssl.data import detections as det_lib
 from mvssl.data import frames as frames_lib
 from mvssl.data import h36m
 from mvssl.data import reader
@@ -108,6 +115,15 @@ def check_box(box, width: int, height: int, where: str) -> np.ndarray:
   return box
 
 
+def joints_in_box(uv, box) -> float:
+  """The share of the joints uv [J, 2] px inside box (x0, y0, w, h), edges included (1e-6 px)."""
+  uv, (x0, y0, w, h) = np.asarray(uv), np.asarray(box, np.float64)
+  e = 1e-6
+  inside = ((uv[:, 0] >= x0 - e) & (uv[:, 0] <= x0 + w + e) & (uv[:, 1] >= y0 - e) &
+            (uv[:, 1] <= y0 + h + e))
+  return float(np.mean(inside))
+
+
 def _crop_input(img, cam, box, size: int):
   """The crop the model sees, exactly as the dataset build makes it (undistorted, JPEG at the
   build's quality, decoded to RGB), and its camera."""
@@ -116,24 +132,31 @@ def _crop_input(img, cam, box, size: int):
   return reader.decode_jpeg(data.tobytes()), crop_cam
 
 
-def predict_image(ctx: Context, image: str, calibration: str, box, *, camera: str = '',
-                  run: str = 'ours', root_depth: float | None = None,
-                  box_scale: float = 1.3) -> dict:
-  """3D joints of the person in ``box`` of one calibrated image (module docstring).
+def predict_image(ctx: Context, image: str, calibration: str, box, **kw) -> dict:
+  """One image: :func:`predict_images` of ``[image]`` and ``[box]``."""
+  return predict_images(ctx, [image], calibration, [box], **kw)[0]
+
+
+def predict_images(ctx: Context, images, calibration: str, boxes, *, camera: str = '',
+                   run: str = 'ours', root_depth: float | None = None,
+                   box_scale: float = 1.3, batch: int = 32) -> list[dict]:
+  """3D joints of the person in each ``box`` of calibrated images of one camera (module
+  docstring), predicted in batches of one size (one compiled function; a bar on long inputs).
 
   Args:
     ctx: the trained workdir (:func:`load_workdir`).
-    image: the image file.
+    images: [N] image files; boxes: [N] (x0, y0, w, h) px, each person's box in its image.
     calibration: a calibration file (json / toml / qca / yml, as for recordings).
-    box: (x0, y0, w, h) px, the person's box in the full image.
     camera: the camera's name in the file ('' when it holds one camera).
     run: the single-view run to use.
     root_depth: distance of the root joint from the camera (mm; None: RootNet's prior).
     box_scale: the box is made square and scaled by this, as the dataset build does.
+    batch: images per network call.
   Returns:
-    dict: joint_names [J], camera_mm [J, 3] (camera frame: x right, y down, z forward),
-    world_mm [J, 3] (the calibration's world frame), uv_px [J, 2] (projected into the image),
-    root_depth_mm and root_depth_source, box and crop_box (px), camera, run, image.
+    per image a dict: joint_names [J], camera_mm [J, 3] (camera frame: x right, y down, z
+    forward), world_mm [J, 3] (the calibration's world frame), uv_px [J, 2] (projected into the
+    image), root_depth_mm and root_depth_source, box and crop_box (px), joints_in_box, camera,
+    run, image.
   Raises:
     FileNotFoundError / KeyError / ValueError: one line naming the file or field: a missing or
       undecodable image, a camera not in the calibration, an image of another size than the
@@ -147,28 +170,46 @@ def predict_image(ctx: Context, image: str, calibration: str, box, *, camera: st
     camera = next(iter(calib))
   if camera not in calib:
     raise KeyError(f'{calibration}: no camera {camera!r} (it has {", ".join(calib)})')
-  cam = calib[camera]
-  img = recording.check_size(frames_lib.imread(image), calib.sizes.get(camera), camera=camera,
-                             where=image, calibration=calibration)
-  box = check_box(box, img.shape[1], img.shape[0], image)
-  crop_box = crop_lib.square_scaled(box, box_scale)
-  rgb, crop_cam = _crop_input(img, cam, crop_box, int(ctx.config.model.image_size))
-  source = 'given'
-  if root_depth is None:
-    root_depth, source = root_depth_prior(np.asarray(cam.K), crop_box), \
-        'RootNet prior: sqrt(fx fy 2000 mm x 2000 mm / crop box area)'
-  elif not np.isfinite(root_depth) or root_depth <= 0:
+  if root_depth is not None and (not np.isfinite(root_depth) or root_depth <= 0):
     raise ValueError(f'--root_depth must be a positive distance in mm, got {root_depth}')
-  cams = jax.tree.map(lambda a: jnp.asarray(a, jnp.float32)[None, None], crop_cam)
-  d = dict(images=rgb[None, None], cams=cams, root_depth=np.array([[root_depth]], np.float32))
-  world = heatmap_family.predict_views(ctx.restore(run), d, ctx.codec(spec))[0, 0]
+  cam = calib[camera]
+  crops, crop_cams, depths, meta = [], [], [], []
+  for image, box in tqdm.tqdm(list(zip(images, boxes)), desc='crops', unit='image',
+                              leave=False, disable=len(images) < 2 * batch):
+    img = recording.check_size(frames_lib.imread(image), calib.sizes.get(camera),
+                               camera=camera, where=image, calibration=calibration)
+    box = check_box(box, img.shape[1], img.shape[0], image)
+    crop_box = crop_lib.square_scaled(box, box_scale)
+    rgb, crop_cam = _crop_input(img, cam, crop_box, int(ctx.config.model.image_size))
+    crops.append(rgb)
+    crop_cams.append(crop_cam)
+    depths.append(root_depth if root_depth is not None else
+                  root_depth_prior(np.asarray(cam.K), crop_box))
+    meta.append((image, box, crop_box))
+  source = 'given' if root_depth is not None else \
+      'RootNet prior: sqrt(fx fy 2000 mm x 2000 mm / crop box area)'
+  cams = jax.tree.map(lambda *a: np.stack([np.asarray(x, np.float32) for x in a])[:, None],
+                      *crop_cams)
+  d = dict(images=np.stack(crops)[:, None], cams=cams,
+           root_depth=np.asarray(depths, np.float32)[:, None])
+  world = heatmap_family.predict_views(ctx.restore(run), d, ctx.codec(spec),
+                                       batch_frames=batch)[:, 0]                 # [N, J, 3]
   cam64 = jax.tree.map(lambda a: np.asarray(a, np.float64), cam)
-  in_camera = world.astype(np.float64) @ cam64.R.T + cam64.t
-  uv = np.asarray(camlib.project(cam, jnp.asarray(world, jnp.float32)))
-  return dict(image=image, camera=camera, run=run, joint_names=figures.joint_names(len(world)),
-              camera_mm=in_camera.tolist(), world_mm=world.astype(np.float64).tolist(),
-              uv_px=uv.tolist(), root_depth_mm=float(root_depth), root_depth_source=source,
-              box=box.tolist(), crop_box=crop_box.tolist())
+  uv = np.asarray(jax.vmap(lambda p: camlib.project(cam, p))(jnp.asarray(world, jnp.float32)))
+  out = []
+  for (image, box, crop_box), w, u, depth in zip(meta, world, uv, depths):
+    inside = joints_in_box(u, box)
+    if inside < 0.5:
+      log.warning('%s: only %d of %d predicted joints fall inside the box %s (x0,y0,w,h px): '
+                  'is the box on the person? A box beside the person still gives a skeleton '
+                  'there; give the box from a detector (--detections)', image,
+                  int(round(inside * len(u))), len(u), [round(float(v), 1) for v in box])
+    out.append(dict(image=image, camera=camera, run=run, joint_names=figures.joint_names(len(w)),
+                    camera_mm=(w.astype(np.float64) @ cam64.R.T + cam64.t).tolist(),
+                    world_mm=w.astype(np.float64).tolist(), uv_px=u.tolist(),
+                    root_depth_mm=float(depth), root_depth_source=source, box=box.tolist(),
+                    crop_box=crop_box.tolist(), joints_in_box=inside))
+  return out
 
 
 def write_image_outputs(result: dict, out_dir: str) -> list[str]:
@@ -242,7 +283,7 @@ def predict_recording(ctx: Context, rec_cfg, out_dir: str, *, run: str = 'ours',
                                                for v in range(views.shape[1])]), f)
     files.append(path)
   video = os.path.join(out_dir, 'overlay.mp4')
-  _write_video(video, d, views, g_pose, seen)
+  figures.recording_video(video, d, views, g_pose, seen)
   summary = dict(frames=int(len(d['frame'])), cameras=list(adapter.camera_names),
                  views=int(seen.sum()), disagreement_mm=float(np.nanmean(disagreement)),
                  views_to_triangulated_mm=float(np.mean(to_g[seen])), run=run, multi=multi,
@@ -252,82 +293,69 @@ def predict_recording(ctx: Context, rec_cfg, out_dir: str, *, run: str = 'ours',
   return summary
 
 
-def _write_video(path: str, d: dict, views: np.ndarray, g_pose: np.ndarray, seen, side=256):
-  """Per frame, the views' crops side by side (upscaled to ``side`` px) with each view's
-  prediction (coloured) and G's pose (white) projected -> MP4 (10 fps)."""
-  n, v = seen.shape
-  writer = cv2.VideoWriter(path, cv2.VideoWriter_fourcc(*'mp4v'), 10.0, (side * v, side))
-  if not writer.isOpened():
-    raise OSError(f'{path}: OpenCV cannot write MP4 here')
-  try:
-    for i in range(n):
-      imgs = np.asarray(d['images'][np.array([i])][0])            # [V, S, S, 3] RGB
-      cams = jax.tree.map(lambda a: jnp.asarray(np.asarray(a[i]), jnp.float32), d['cams'])
-      scale = side / imgs.shape[1]
-      uv_g = np.asarray(camlib.project_to_views(cams, jnp.asarray(g_pose[i], jnp.float32)))
-      uv_v = np.asarray(camlib.project_views(cams, jnp.asarray(views[i], jnp.float32)))
-      tiles = []
-      for k in range(v):
-        tile = cv2.resize(imgs[k][..., ::-1], (side, side), interpolation=cv2.INTER_LINEAR)
-        if seen[i, k]:
-          tile = render.draw_skeleton(tile, (uv_g[k] + 0.5) * scale - 0.5, colour=(255, 255, 255),
-                               thickness=3)
-          tile = render.draw_skeleton(tile, (uv_v[k] + 0.5) * scale - 0.5)
-        cv2.putText(tile, f'frame {int(d["frame"][i])}', (4, 14), cv2.FONT_HERSHEY_SIMPLEX,
-                    0.4, (255, 255, 255), 1, cv2.LINE_AA)
-        tiles.append(tile)
-      writer.write(np.concatenate(tiles, axis=1))
-  finally:
-    writer.release()
-
-
 def _parse(argv):
   p = argparse.ArgumentParser(prog='python -m mvssl.predict', description=__doc__.split('\n')[0])
   p.add_argument('--workdir', required=True, help='a trained workdir (holds config.json)')
   p.add_argument('--out', required=True, help='output folder')
   p.add_argument('--run', default='ours', help='single-view run (default ours)')
   p.add_argument('--calibration', required=True, help='calibration file (json/toml/qca/yml)')
-  p.add_argument('--image', help='one image: its file')
+  p.add_argument('--image', nargs='+', help='image file(s) of one camera')
   p.add_argument('--camera', default='', help='one image: its camera in the calibration')
-  p.add_argument('--box', help='one image: the person box x0,y0,w,h (px)')
+  p.add_argument('--box', help='one image: the person box x0,y0,w,h (px), or --detections')
+  p.add_argument('--person', type=int, default=-1,
+                 help='one image with --detections: which listed person (default: best scored)')
   p.add_argument('--root_depth', type=float, default=None,
                  help='one image: root joint distance from the camera (mm); default RootNet prior')
   p.add_argument('--box_scale', type=float, default=1.3, help='crop side / box side')
   p.add_argument('--recording', help='a multi-view recording: its folder')
   p.add_argument('--images', default='frames/{camera}_f{frame}.jpg', help='recording images')
   p.add_argument('--video', default='', help='recording videos, e.g. videos/{camera}.mp4')
-  p.add_argument('--detections', default='npz:keypoints.npz:h36m17_2d',
-                 help='recording detections (openpose:PATTERN | coco:PATTERN | npz:FILE:KEY)')
+  p.add_argument('--detections', default='',
+                 help='recording: its detections (openpose:PATTERN | openpose-body25b:PATTERN | '
+                      'coco:PATTERN | npz:FILE:KEY; default npz:keypoints.npz:h36m17_2d); one '
+                      'image: openpose:FILE.json, the box then comes from it')
   p.add_argument('--cameras', default='', help='recording cameras, comma-separated (default all)')
   p.add_argument('--multi', default='multi', help='recording: the multi-view run G')
+  p.add_argument('--compilation_cache', default='',
+                 help="JAX's compilation cache: '' (~/.cache/mvssl/jax), a folder, or off")
   p.add_argument('--debug', action='store_true', help='show tracebacks')
   args = p.parse_args(argv)
   if bool(args.image) == bool(args.recording):
     p.error('give either --image (with --box) or --recording')
-  if args.image and not args.box:
-    p.error('--image needs --box x0,y0,w,h (the person box, px)')
+  if args.image and not (args.box or args.detections):
+    p.error('--image needs --box x0,y0,w,h (the person box, px) or --detections=openpose:FILE')
+  if args.image and args.box and (args.detections or len(args.image) > 1):
+    p.error('--box is for one image; several take --detections=openpose:DIR/{stem}.json')
   return args
 
 
 def main(argv=None) -> int:
   args = _parse(sys.argv[1:] if argv is None else argv)
   logging.basicConfig(level=logging.INFO, format='%(asctime)s %(message)s', datefmt='%H:%M:%S')
+  compilation_cache.setup(args.compilation_cache)
   try:
     ctx = load_workdir(args.workdir)
     if args.image:
-      try:
-        box = [float(x) for x in args.box.split(',')]
-      except ValueError:
-        raise ValueError(f'--box must be x0,y0,w,h (numbers), got {args.box!r}') from None
-      result = predict_image(ctx, args.image, args.calibration, box, camera=args.camera,
-                             run=args.run, root_depth=args.root_depth, box_scale=args.box_scale)
-      for path in write_image_outputs(result, args.out):
-        print(path)
+      if args.detections:
+        boxes = [det_lib.person_box(args.detections.replace(
+            '{stem}', os.path.splitext(os.path.basename(im))[0]), person=args.person)
+                 for im in args.image]
+      else:
+        try:
+          boxes = [[float(x) for x in args.box.split(',')]]
+        except ValueError:
+          raise ValueError(f'--box must be x0,y0,w,h (numbers), got {args.box!r}') from None
+      results = predict_images(ctx, args.image, args.calibration, boxes, camera=args.camera,
+                               run=args.run, root_depth=args.root_depth,
+                               box_scale=args.box_scale)
+      for result in results:
+        for path in write_image_outputs(result, args.out):
+          print(path)
     else:
       from configs import default as default_config
       rec = default_config.recording_data(
           args.recording, calibration=args.calibration, images=args.images, video=args.video,
-          detections=args.detections, box_scale=args.box_scale,
+          detections=args.detections or 'npz:keypoints.npz:h36m17_2d', box_scale=args.box_scale,
           cameras=tuple(c for c in args.cameras.split(',') if c))
       summary = predict_recording(ctx, rec, args.out, run=args.run, multi=args.multi)
       print(json.dumps(summary, indent=1))

@@ -13,6 +13,7 @@ import mvssl
 
 PACKAGE = os.path.dirname(mvssl.__file__)
 LAYERS = {'geometry': 0, 'ops': 0, 'parallel': 0, 'plots': 0, 'provenance': 0,
+          'compilation_cache': 0,
           'models': 1, 'losses': 1, 'metrics': 1, 'stats': 1,
           'data': 2, 'train': 3, 'experiments': 4, 'main': 5, 'predict': 5}
 

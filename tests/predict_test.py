@@ -17,6 +17,7 @@ import pytest
 from configs import smoke
 from mvssl import main as main_lib
 from mvssl import predict
+from mvssl.data import detections
 from tests.conftest import shared_path
 
 pytestmark = pytest.mark.slow   # end to end: the slow tier (pyproject.toml)
@@ -92,6 +93,34 @@ class PredictImageTest(absltest.TestCase):
     self.assertEqual(json.load(open(files[0]))['joint_names'][0], 'Pelvis')
     self.assertEqual(cv2.imread(files[1]).shape, (1002, 1000, 3))
     self.assertIsNotNone(cv2.imread(files[2]))
+
+  def test_batched_images_equal_one_at_a_time(self):
+    ctx = predict.load_workdir(WORKDIR)
+    x0, y0, w, h = self.box
+    boxes = [self.box, [x0 + 20, y0 - 10, w, h], [x0 - 15, y0 + 5, w * 1.1, h * 1.1]]
+    batched = predict.predict_images(ctx, [self.image] * 3, self.calib, boxes, batch=2)
+    self.assertEqual(len(batched), 3)                # 2 + 1 padded: one compiled batch shape
+    for box, r in zip(boxes, batched):
+      one = predict.predict_image(ctx, self.image, self.calib, box)
+      np.testing.assert_allclose(r['world_mm'], one['world_mm'], atol=1e-4)   # mm
+      self.assertEqual(r['crop_box'], one['crop_box'])
+    self.assertGreater(np.abs(np.subtract(batched[0]['world_mm'], batched[1]['world_mm'])).max(),
+                       1.0)                          # the boxes do change the prediction
+    out = os.path.join(self.tmp, 'many')
+    dets = os.path.join(self.tmp, 'dets')
+    os.makedirs(dets)
+    uv = np.asarray(batched[0]['uv_px'])
+    kp = np.zeros((18, 3))
+    for j, src in enumerate(detections.COCO18_TO_H36M17):
+      if len(src) == 1:
+        kp[src[0]] = [*uv[j], 0.9]
+    stem = os.path.splitext(os.path.basename(self.image))[0]
+    json.dump(dict(people=[dict(pose_keypoints_2d=kp.ravel().tolist())]),
+              open(os.path.join(dets, f'{stem}.json'), 'w'))
+    code, err = _run('--workdir', WORKDIR, '--out', out, '--calibration', self.calib, '--image',
+                     self.image, '--detections', f'openpose:{dets}/{{stem}}.json')
+    self.assertEqual(code, 0, err)
+    self.assertTrue(os.path.exists(os.path.join(out, f'{stem}.json')))
 
   def test_bad_input_is_one_line_naming_the_file(self):
     args = ['--workdir', WORKDIR, '--out', os.path.join(self.tmp, 'o'), '--calibration',

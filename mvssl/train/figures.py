@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import warnings
 
+import cv2
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -19,6 +20,7 @@ import numpy as np
 from mvssl import metrics as metrics_lib
 from mvssl import plots
 from mvssl.data import h36m
+from mvssl.data import render
 from mvssl.geometry import camera as camlib
 
 CHOICES = ('best', 'median', 'worst')
@@ -152,3 +154,37 @@ def dataset_sample(path: str, d: dict, *, poses: np.ndarray | None = None, label
                                    f'{int(d["frame"][i])}' for i in frames],
                        title=f'{title}: {what}' if title else what)
   return frames
+
+
+def recording_video(path: str, d: dict, views: np.ndarray, g_pose: np.ndarray, seen, side=256):
+  """mvssl.predict's recording video: per frame, the views' crops side by side (upscaled to
+  ``side`` px) with each view's prediction (coloured) and G's pose (white) projected -> MP4
+  (10 fps). d: the recording's split; views [N, V, J, 3], g_pose [N, J, 3] world mm; seen [N, V].
+
+  Raises:
+    OSError: when OpenCV cannot write MP4 here.
+  """
+  n, v = seen.shape
+  writer = cv2.VideoWriter(path, cv2.VideoWriter_fourcc(*'mp4v'), 10.0, (side * v, side))
+  if not writer.isOpened():
+    raise OSError(f'{path}: OpenCV cannot write MP4 here')
+  try:
+    for i in range(n):
+      imgs = np.asarray(d['images'][np.array([i])][0])            # [V, S, S, 3] RGB
+      cams = jax.tree.map(lambda a: jnp.asarray(np.asarray(a[i]), jnp.float32), d['cams'])
+      scale = side / imgs.shape[1]
+      uv_g = np.asarray(camlib.project_to_views(cams, jnp.asarray(g_pose[i], jnp.float32)))
+      uv_v = np.asarray(camlib.project_views(cams, jnp.asarray(views[i], jnp.float32)))
+      tiles = []
+      for k in range(v):
+        tile = cv2.resize(imgs[k][..., ::-1], (side, side), interpolation=cv2.INTER_LINEAR)
+        if seen[i, k]:
+          tile = render.draw_skeleton(tile, (uv_g[k] + 0.5) * scale - 0.5,
+                                      colour=(255, 255, 255), thickness=3)
+          tile = render.draw_skeleton(tile, (uv_v[k] + 0.5) * scale - 0.5)
+        cv2.putText(tile, f'frame {int(d["frame"][i])}', (4, 14), cv2.FONT_HERSHEY_SIMPLEX,
+                    0.4, (255, 255, 255), 1, cv2.LINE_AA)
+        tiles.append(tile)
+      writer.write(np.concatenate(tiles, axis=1))
+  finally:
+    writer.release()

@@ -19,6 +19,7 @@ import tqdm
 from flax import nnx
 
 from mvssl import losses
+from mvssl.geometry import codec as codec_lib
 from mvssl.geometry import gaussian_heatmap
 from mvssl.geometry import triangulation
 from mvssl.models import g_heads
@@ -132,6 +133,15 @@ def _triangulate(graphdef, params, batch_stats, batch, codec):
   return algebraic_forward(model, batch, codec, train=False)
 
 
+def fixed_batches(n: int, batch_frames: int):
+  """(slice, rows, size) of ``n`` frames in batches of one size: min(batch_frames, the power of
+  two >= n), the last one padded (:func:`mvssl.geometry.codec.pad_rows`), so that a prediction
+  compiles one function whatever ``n`` and a short input is not padded to a long batch."""
+  size = min(batch_frames, 1 << max(0, int(np.ceil(np.log2(max(n, 1))))))
+  for i in range(0, n, size):
+    yield slice(i, i + size), min(size, n - i), size
+
+
 def predict_views(state, d: dict, codec, batch_frames: int = 32) -> np.ndarray:
   """Integral model: every view's prediction mapped to world with Pi and the root depth of
   ``d['root_depth']`` [N, V] mm when given, else of ``d['pose_3d']`` [N, J, 3] (GT or P-GT).
@@ -143,15 +153,14 @@ def predict_views(state, d: dict, codec, batch_frames: int = 32) -> np.ndarray:
   n = len(d['images'])
   root_depth = (d['root_depth'] if 'root_depth' in d else
                 codec.encode_split(d['cams'], d['pose_3d'])[1])
-  to_world = jax.jit(codec.decode_batch)
-  for i in range(0, n, batch_frames):
-    sl = slice(i, i + batch_frames)
-    imgs = d['images'][sl]
+  to_world = codec.decode_batch_jit
+  for sl, k, size in fixed_batches(n, batch_frames):
+    imgs = codec_lib.pad_rows(d['images'][sl], size)
     hm = _heatmaps(state.graphdef, state.params, state.batch_stats,
                    imgs.reshape((-1,) + imgs.shape[2:]))
     hm = hm.reshape(imgs.shape[:2] + hm.shape[1:])
-    cams = jax.tree.map(lambda a: a[sl], d['cams'])
-    out.append(np.asarray(to_world(cams, hm, root_depth[sl])))
+    cams = codec_lib.pad_rows(jax.tree.map(lambda a: a[sl], d['cams']), size)
+    out.append(np.asarray(to_world(cams, hm, codec_lib.pad_rows(root_depth[sl], size)))[:k])
   return np.concatenate(out)
 
 
@@ -163,16 +172,16 @@ def predict_triangulated(state, d: dict, codec, batch_frames: int = 16, desc: st
   P-GT re-triangulates (:mod:`mvssl.train.pgt`)."""
   poses, valid, points, conf = [], [], [], []
   n = len(d['images'])
-  for i in tqdm.trange(0, n, batch_frames, desc=desc, unit='batch', leave=False):
-    sl = slice(i, i + batch_frames)
-    batch = dict(images=d['images'][sl], cams=jax.tree.map(lambda a: a[sl], d['cams']),
-                 view_valid=d['view_valid'][sl])
+  for sl, k, size in tqdm.tqdm(list(fixed_batches(n, batch_frames)), desc=desc, unit='batch',
+                               leave=False):
+    batch = codec_lib.pad_rows(dict(images=d['images'][sl], view_valid=d['view_valid'][sl],
+                                    cams=jax.tree.map(lambda a: a[sl], d['cams'])), size)
     p, aux = _triangulate(state.graphdef, state.params, state.batch_stats, batch, codec)
-    poses.append(np.asarray(p))
-    valid.append(np.asarray(aux['valid']))
+    poses.append(np.asarray(p)[:k])
+    valid.append(np.asarray(aux['valid'])[:k])
     if views:
-      points.append(np.asarray(aux['j2d']) * codec.stride)
-      conf.append(np.asarray(aux['conf']))
+      points.append(np.asarray(aux['j2d'])[:k] * codec.stride)
+      conf.append(np.asarray(aux['conf'])[:k])
   out = np.concatenate(poses), np.concatenate(valid)
   return out + (np.concatenate(points), np.concatenate(conf)) if views else out
 

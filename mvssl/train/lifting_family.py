@@ -59,7 +59,7 @@ def predict_views(state, d: dict, codec, batch_frames: int = 1024) -> np.ndarray
     [N, V, J, 3] mm (compare root-aligned).
   """
   n, v, j = d['keypoints_2d'].shape[:3]
-  to_world = jax.jit(codec.decode_batch)
+  to_world = codec.decode_batch_jit
   out = []
   for i in range(0, n, batch_frames):
     kp = np.asarray(d['keypoints_2d'][i:i + batch_frames, ..., :2])
