@@ -355,6 +355,50 @@ def g_variants(name: str = 'g_multiplier') -> str:
 # ---------------------------------------------------------------------------- statistics
 
 
+def startup(name: str = 'startup') -> str:
+  """benchmarks/startup.py: commands' wall time with the compilation cache cold, warm, off."""
+  out = load(name)
+  lines = ['| command | first run (empty cache) | second run (warm cache) | cache off | cache '
+           'size |', '|---|---|---|---|---|']
+  for cmd, r in out['commands'].items():
+    lines.append(f'| `{cmd}` | {r["first_s"]:.1f} s | {r["second_s"]:.1f} s | '
+                 f'{r["off_s"]:.1f} s | {r["cache_mb"]:.0f} MB |')
+  lines += ['', f'Source: `docs/results/{name}.json` ({_short(out["provenance"])}).']
+  return '\n'.join(lines)
+
+
+def predict_throughput(name: str = 'predict_throughput') -> str:
+  """benchmarks/predict.py: images/s, recording frames/s, each part's share."""
+  out = load(name)
+  lines = []
+  for key, unit, what in (('images', 'images/s', 'Images (one view each)'),
+                          ('recording', 'frames/s', 'Recording frames (4 views)')):
+    r = out[key]
+    total = sum(r['parts'].values())
+    lines += [f'**{what}**: {r["count"] / total:.1f} {unit} warm ({r["count"]} of them; the '
+              f'first call compiles {r["compile_s"]:.1f} s).', '',
+              '| part | s | share |', '|---|---|---|']
+    lines += [f'| {k} | {v:.3f} | {v / total:.0%} |' for k, v in r['parts'].items()]
+    lines.append('')
+  t = out.get('torch')
+  if t:
+    jax_img = out['images']['parts']['network']
+    jax_rec = out['recording']['parts']['G + DLT'] + out['recording']['parts']['network']
+    lines.append(f'The networks alone, against their PyTorch twins ({out["torch_version"]}): '
+                 f'images {jax_img:.3f} s JAX vs {t["images"]:.3f} s PyTorch; recording (G + '
+                 f'DLT + single-view) {jax_rec:.3f} s vs {t["recording"]:.3f} s.')
+  lines += ['', f'{out["model"]} model, batch {out["batch"]}. Source: `docs/results/{name}.json` '
+            f'({_short(out["provenance"])}).']
+  return '\n'.join(lines)
+
+
+def soft_argmax(name: str = 'soft_argmax') -> str:
+  """benchmarks/soft_argmax.py --forms, as it printed."""
+  out = load(name)
+  return ('```text\n' + out['output'].rstrip() + '\n```\n\nSource: '
+          f'`docs/results/{name}.json` ({_short(out["provenance"])}).')
+
+
 def coverage(name: str = 'coverage') -> str:
   out = load(name)
   lines = ['| scenario | reported (union) | hierarchical bootstrap | seed-level t | frame '
@@ -418,6 +462,9 @@ BLOCKS = {
     'default.table': lambda: run_table('default_clone_a'),
     'default.clones': clones,
     'coverage': coverage,
+    'startup': startup,
+    'predict_throughput': predict_throughput,
+    'soft_argmax': soft_argmax,
     'pose2sim_lifting.tuned': lambda: pose2sim('pose2sim_lifting'),
     'pose2sim_lifting.heldout': lambda: pose2sim('pose2sim_lifting', 'heldout_models'),
     'pose2sim_metrabs.tuned': lambda: pose2sim('pose2sim_metrabs'),
