@@ -104,7 +104,9 @@ class Pose2SimLiftingTest(chex.TestCase):
     # The fine-tune saw the first 6 frames only, with their P-GT.
     arrays = {c.args[1]: c.kwargs['arrays'] for c in spy.call_args_list}
     self.assertIsNone(arrays['base'])
-    pgt = np.load(os.path.join(tmp, 'pgt', os.listdir(os.path.join(tmp, 'pgt'))[0]))
+    # The P-GT folder also holds its report (.md/.json); the arrays are the .npz.
+    (name,) = [n for n in os.listdir(os.path.join(tmp, 'pgt')) if n.endswith('.npz')]
+    pgt = np.load(os.path.join(tmp, 'pgt', name))
     tuned = arrays['pose2sim_ours']
     self.assertEqual(len(tuned['pose_3d']), 6)
     np.testing.assert_allclose(tuned['pose_3d'], pgt['pose_world'][:6])
