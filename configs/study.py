@@ -6,6 +6,7 @@ fine-tune), over 5 seeds.
   python launch.py --config=configs/study.py --workdir=runs/study                    # cue off
   python launch.py --config=configs/study.py:depth_cue --workdir=runs/study_depth_cue
   python launch.py --config=configs/study.py:full --workdir=runs/study_full          # every row
+  python launch.py --config=configs/study.py:mvc_forms --workdir=runs/study_mvc_forms
 
 Every variant is one row of the run table, fine-tuned from the same pre-trained model (Base
 pre-training) as Base / L1-only / Ours, with the same schedule. Rows of ``study.all_seeds`` run at
@@ -24,6 +25,11 @@ Arguments:
              validation, every seed, with the renders' first shading (each part's brightness
              from its root-relative depth, mvssl.data.render): does the cue change whether
              MVC helps?
+  mvc_forms  the forms of L_MVC that a shrunken pose cannot satisfy for free (mvssl.losses):
+             Base, L1-only, Ours (the paper's form) and, at the same lambda 0.1, scale-anchored
+             pairs, the consensus (mean of the other views, held fixed), the geometric median
+             of the other views held fixed, and 2D reprojection; every seed, cue off; the
+             validation split picks among the forms.
   full       every row of the earlier study (weights, forms, routings, P-GT sources, withheld
              targets, MVC only), the extra rows at the first seed only:
     weight        lambda in {0.003, 0.01, 0.03, 0.1 (Ours), 0.3}
@@ -41,7 +47,7 @@ from configs import default
 from configs import h36m_motion
 
 run = default.run
-ARGS = ('', 'depth_cue', 'full')
+ARGS = ('', 'depth_cue', 'mvc_forms', 'full')
 
 
 def _ft(label, order, **kw):
@@ -94,6 +100,30 @@ def _depth_cue(c, weights=(('ours_w03', 0.03),)):
   return c
 
 
+FORMS = (('ours_scale', 'scale_anchored', 'Ours, scale-anchored'),
+         ('ours_consensus', 'consensus', 'Ours, consensus target'),
+         ('ours_median', 'median', 'Ours, geometric-median target'),
+         ('ours_reproj', 'reprojection', 'Ours, 2D reprojection'))
+
+
+def _mvc_forms(c):
+  """Base, L1-only, Ours and the forms of :data:`FORMS` at the paper's lambda, every seed."""
+  c.title = 'Forms of the consistency loss without the trivial minimum'
+  r = c.runs
+  for i, (name, routing, label) in enumerate(FORMS):
+    r[name] = _ft(label, 10 + i, mvc=0.1, mvc_routing=routing)
+  s = c.study
+  names = tuple(n for n, _, _ in FORMS)
+  s.all_seeds = ('base_gt', 'l1_only', 'ours') + names
+  s.sweep_seeds = 1
+  s.promote = False
+  s.candidates = ('ours',) + names
+  s.groups = (('Baselines', ('base_gt', 'l1_only', 'ours')),
+              ('Forms without the trivial minimum (lambda 0.1)', names))
+  s.pairs = (('l1_only', 'base_gt'),)
+  return c
+
+
 def get_config(arg=None):
   """arg: one of ARGS (module docstring)."""
   arg = arg or ''
@@ -107,6 +137,8 @@ def get_config(arg=None):
   r.ours.weights.mvc = 0.1   # the study's Ours is the paper's eq. 10 (the default takes its choice)
   if arg == 'depth_cue':
     return _depth_cue(c)
+  if arg == 'mvc_forms':
+    return _mvc_forms(c)
   if arg != 'full':
     return _decisive(c)
   # Ordered so that an interrupted study has the most telling rows first.

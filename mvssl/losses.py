@@ -16,7 +16,7 @@ heatmaps, that of the L1 term; or mm) in one of two forms:
   every routing below exactly 6x the normalised value and gradient (2 orderings x 3 coordinates),
   i.e. a weight change.
 
-and one of four gradient routings (:data:`MVC_ROUTINGS`):
+and one of the gradient routings or targets (:data:`MVC_ROUTINGS`):
 
 * ``both``: every pair's gradient reaches both of its views (eq. 9 as written);
 * ``consensus``: each view is pulled toward the mean of the *other* views, held fixed
@@ -25,6 +25,26 @@ and one of four gradient routings (:data:`MVC_ROUTINGS`):
   so MVC moves only the depths;
 * ``root_relative``: each view's world pose minus its own world root joint, so MVC compares the
   poses' shapes and not where Pi put their roots.
+
+Forms that a shrunken or constant pose cannot satisfy for free (the trap named by Rhodin et al.,
+"Learning Monocular 3D Human Pose Estimation from Multi-view Images", CVPR 2018, sec. 3; measured
+in this project: the paper's form pays for agreement with a smaller pose):
+
+* ``scale_anchored`` (:func:`scale_anchored`): each view's root-relative world pose brought to a
+  fixed scale, ``Y_c = (X_c - X_c,root) * S / s_c`` with ``s_c = sqrt(mean_j |X_c,j - X_c,root|^2)``
+  and S = 500 mm, then the pairs of ``both``. N-MPJPE-style scale normalisation (Rhodin et al.
+  2018): scaling any view's pose about its root leaves the loss unchanged, so shrinking cannot
+  lower it; MVC then says nothing about scale (the L1 terms do).
+* ``median``: each view pulled toward the geometric median of the *other* present views, per joint,
+  held fixed (``|X_c - sg(gmed_{c' != c} X_c')|``, Weiszfeld's iteration, :func:`geometric_median`),
+  counted like ``consensus``. One view far off moves the others' target little, unlike the mean.
+* ``reprojection``: every view's world pose projected into every other view ``c`` and compared in
+  2D with view ``c``'s own predicted x, y held fixed: ``sum_{c != c'} mean_j |xy(K_c (R_c X_c',j +
+  t_c)) / stride - sg(xy_c,j)|`` (the camera constraint of multi-view geometry, the 2D reprojection
+  consistency of e.g. Iqbal et al., "Weakly-Supervised 3D Human Pose Learning via Multi-view
+  Images in the Wild", CVPR 2020, and Wandt et al., CanonPose, CVPR 2021). A view's well-seen 2D
+  teaches the other views' depth; the target does not move with the view it corrects. Measured
+  in the codec's x, y units (heatmap cells, the L1 term's unit), heatmap codecs only.
 
 A symmetric stop-gradient over ordered pairs, ``|X_c - sg(X_c')| + |X_c' - sg(X_c)|``, has exactly
 ``both``'s gradient: a weight change, not a routing, so it is not offered.
@@ -39,17 +59,19 @@ import jax
 import jax.numpy as jnp
 
 from mvssl.geometry import camera as camlib
+from mvssl.geometry.heatmap import HeatmapCodec
 
 
 MVC_FORMS = ('normalised', 'literal')
-MVC_ROUTINGS = ('both', 'consensus', 'depth_only', 'root_relative')
+MVC_ROUTINGS = ('both', 'consensus', 'depth_only', 'root_relative', 'scale_anchored', 'median',
+                'reprojection')
 MVC_UNITS = ('codec', 'mm')
 
 
 class MvcOptions(NamedTuple):
   """Which L_MVC a run trains with (module docstring): form (normalised | literal), unit (codec:
-  the L1 term's unit, depth bins for the heatmap codec | mm), routing (both | consensus |
-  depth_only | root_relative)."""
+  the L1 term's unit, depth bins for the heatmap codec | mm), routing (one of
+  :data:`MVC_ROUTINGS`)."""
   form: str = 'normalised'
   unit: str = 'codec'
   routing: str = 'both'
@@ -155,6 +177,23 @@ def pairwise_l1(world: jax.Array, view_mask: jax.Array | None = None, *,
   return jnp.sum(diff * pair)
 
 
+def _present(world: jax.Array, view_mask: jax.Array | None) -> jax.Array:
+  """[V] 1.0 for present views (all when ``view_mask`` is None), in world's dtype."""
+  return (jnp.ones(world.shape[0], world.dtype) if view_mask is None
+          else view_mask.astype(world.dtype))
+
+
+def _toward_fixed(world: jax.Array, target: jax.Array, m: jax.Array, form: str) -> jax.Array:
+  """sum_c |X_c - sg(T_c)| averaged over joints, each present view weighted by its number of
+  other present views (x 2 in the literal form): world, target [V, J, 3]; m [V] -> []."""
+  n_other = jnp.sum(m) - m                                                   # [V]
+  per_view = jnp.mean(_abs_xyz(world - jax.lax.stop_gradient(target), form), axis=-1)   # [V]
+  # n present views count n (n - 1) one-sided comparisons; the literal form's ordered pairs pull
+  # each view twice as hard as the normalised ones.
+  scale = 2.0 if form == 'literal' else 1.0
+  return scale * jnp.sum(jnp.where(m > 0, per_view, 0.0) * m * n_other)
+
+
 def consensus_l1(world: jax.Array, view_mask: jax.Array | None = None, *,
                  form: str = 'normalised') -> jax.Array:
   """sum_c |X_c - sg(mean of the other present views)|, averaged over joints.
@@ -166,18 +205,61 @@ def consensus_l1(world: jax.Array, view_mask: jax.Array | None = None, *,
   view contributes 0.
   world [V, J, 3]; view_mask [V] bool -> [].
   """
-  num_views = world.shape[0]
-  m = (jnp.ones(num_views, world.dtype) if view_mask is None
-       else view_mask.astype(world.dtype))
+  m = _present(world, view_mask)
   present = jnp.where(m[:, None, None] > 0, world, 0.0)       # an absent view's value is unused
   total = jnp.sum(present, axis=0)                                           # [J, 3]
   n_other = jnp.sum(m) - m                                                   # [V]
   others = (total[None] - present) / jnp.maximum(n_other, 1.0)[:, None, None]
-  per_view = jnp.mean(_abs_xyz(world - jax.lax.stop_gradient(others), form), axis=-1)   # [V]
-  # Weighted by the number of other views: n present views count n (n - 1) one-sided comparisons;
-  # the literal form's ordered pairs pull each view twice as hard as the normalised ones.
-  scale = 2.0 if form == 'literal' else 1.0
-  return scale * jnp.sum(jnp.where(m > 0, per_view, 0.0) * m * n_other)
+  return _toward_fixed(world, others, m, form)
+
+
+def geometric_median(points: jax.Array, weight: jax.Array, *, iters: int = 64,
+                     eps: float = 1e-3) -> jax.Array:
+  """Weighted geometric median of K points per joint (Weiszfeld 1937), ``iters`` fixed steps from
+  the weighted mean; a distance below ``eps`` (mm) counts as ``eps``, so a point that is the median
+  holds it.
+
+  points [K, J, 3] (mm); weight [K] >= 0 (0 leaves a point out; all 0 gives 0) -> [J, 3] (mm).
+  """
+  w = weight[:, None]                                                        # [K, 1]
+  y = jnp.sum(w[..., None] * points, axis=0) / jnp.maximum(jnp.sum(w), 1e-12)
+
+  def step(y, _):
+    d = jnp.maximum(jnp.linalg.norm(points - y[None], axis=-1), eps)          # [K, J]
+    a = w / d
+    return jnp.sum(a[..., None] * points, axis=0) / jnp.maximum(
+        jnp.sum(a, axis=0)[:, None], 1e-12), None
+
+  y, _ = jax.lax.scan(step, y, None, length=iters)
+  return y
+
+
+def median_l1(world: jax.Array, view_mask: jax.Array | None = None, *,
+              form: str = 'normalised') -> jax.Array:
+  """sum_c |X_c - sg(geometric median of the other present views)|, averaged over joints,
+  counted like :func:`consensus_l1` (with two views the median of the other is that view, so
+  both equal). world [V, J, 3]; view_mask [V] bool -> []."""
+  m = _present(world, view_mask)
+  others = 1.0 - jnp.eye(world.shape[0], dtype=world.dtype)                  # [V, V]
+  targets = jax.vmap(lambda o: geometric_median(world, o * m))(others)      # [V, J, 3]
+  return _toward_fixed(world, targets, m, form)
+
+
+SCALE_ANCHOR_MM = 500.0   # about the RMS root distance of an adult's Human3.6M-17 pose (mm)
+
+
+def scale_anchored(world: jax.Array, *, root: int = 0, eps: float = 1e-6) -> jax.Array:
+  """Each view's root-relative pose brought to one fixed scale (module docstring).
+
+  ``Y_c = (X_c - X_c,root) * S / s_c``, ``s_c = sqrt(mean_j |X_c,j - X_c,root|^2)`` (mm), ``S`` =
+  :data:`SCALE_ANCHOR_MM`: Rhodin et al. 2018's scale normalisation (their N-MPJPE), in mm of a
+  standard-size body, so that the loss is exactly invariant (value and gradient) to each view's
+  scale about its root.
+  world [V, J, 3] (mm) -> [V, J, 3] (mm).
+  """
+  rel = world - world[:, root:root + 1, :]
+  s = jnp.sqrt(jnp.mean(jnp.sum(rel ** 2, axis=-1), axis=-1) + eps)         # [V]
+  return rel * (SCALE_ANCHOR_MM / s)[:, None, None]
 
 
 def mvc_of_world(world: jax.Array, view_mask: jax.Array | None = None, *,
@@ -187,10 +269,32 @@ def mvc_of_world(world: jax.Array, view_mask: jax.Array | None = None, *,
   world [V, J, 3] (mm); view_mask [V] bool; form, routing as in :func:`mvc_loss` ('depth_only'
   acts before Pi, so here it is 'both') -> [] (mm).
   """
+  if routing == 'reprojection':
+    raise ValueError("mvc_of_world: 'reprojection' compares in 2D; use mvc_loss (it needs the "
+                     "cameras and the predicted x, y)")
   if routing == 'root_relative':
     world = world - world[:, root:root + 1, :]
-  reduce = consensus_l1 if routing == 'consensus' else pairwise_l1
+  elif routing == 'scale_anchored':
+    world = scale_anchored(world, root=root)
+  reduce = {'consensus': consensus_l1, 'median': median_l1}.get(routing, pairwise_l1)
   return reduce(world, view_mask, form=form)
+
+
+def reprojection_l1(codec, cams: camlib.Camera, pred: jax.Array, world: jax.Array,
+                    view_mask: jax.Array | None = None, *, form: str = 'normalised') -> jax.Array:
+  """sum over ordered pairs c != c' of |xy of X_c' in view c - sg(xy_c)|, averaged over joints.
+
+  codec: a HeatmapCodec (its ``encode`` gives x, y in cells: K_c (R_c X + t_c) / stride).
+  cams: Camera[V] (input-crop cameras); pred [V, J, 3] one sample's predictions (x, y cells
+  first); world [V, J, 3] their world poses (mm, after Pi); view_mask [V] bool.
+  Returns [] in cells (mean over x, y; the literal form sums them).
+  """
+  xy = jax.vmap(lambda cam: jax.vmap(lambda w: codec.encode(cam, w)[0][..., :2])(world))(cams)
+  target = jax.lax.stop_gradient(pred[:, None, :, :2])                      # [V, 1, J, 2]
+  diff = jnp.mean(_abs_xyz(xy - target, form), axis=-1)                      # [V (c), V (c')]
+  m = _present(world, view_mask)
+  pair = (1.0 - jnp.eye(world.shape[0], dtype=world.dtype)) * m[:, None] * m[None, :]
+  return jnp.sum(diff * pair)
 
 
 def mvc_loss(codec, cams: camlib.Camera, pred: jax.Array, root_depth: jax.Array, *,
@@ -208,12 +312,13 @@ def mvc_loss(codec, cams: camlib.Camera, pred: jax.Array, root_depth: jax.Array,
     view_mask: optional [B, V] bool of views present.
     weight: optional [B] per-sample weight (0 excludes a sample, e.g. labeled-only batches).
     form: 'normalised' | 'literal' (module docstring).
-    routing: 'both' | 'consensus' | 'depth_only' | 'root_relative' (module docstring).
-    root: the root joint (root_relative).
+    routing: one of :data:`MVC_ROUTINGS` (module docstring).
+    root: the root joint (root_relative, scale_anchored).
   Returns:
-    [] loss.
+    [] loss; 'reprojection' in the codec's x, y cells (``unit_mm`` must be the codec's).
   Raises:
-    ValueError: for an unknown form or routing.
+    ValueError: for an unknown form or routing, or 'reprojection' with a codec whose x, y are not
+      image cells or with a unit other than the codec's.
   """
   chex.assert_rank(pred, 4)
   if form not in MVC_FORMS or routing not in MVC_ROUTINGS:
@@ -222,8 +327,18 @@ def mvc_loss(codec, cams: camlib.Camera, pred: jax.Array, root_depth: jax.Array,
   if routing == 'depth_only':
     pred = jnp.concatenate([jax.lax.stop_gradient(pred[..., :2]), pred[..., 2:]], axis=-1)
   world = codec.decode_batch(cams, pred, root_depth)                  # [B, V, J, 3] mm
-  per = jax.vmap(lambda w, m: mvc_of_world(w, m, form=form, routing=routing, root=root))(
-      world, view_mask) / unit_mm
+  if view_mask is None:
+    view_mask = jnp.ones(pred.shape[:2], bool)
+  if routing == 'reprojection':
+    if not isinstance(codec, HeatmapCodec) or float(unit_mm) != float(codec.unit_mm):
+      raise ValueError("mvc_loss: routing 'reprojection' compares image x, y in heatmap cells: "
+                       f"it needs a heatmap codec and unit 'codec' (got {type(codec).__name__}, "
+                       f'unit_mm {unit_mm})')
+    per = jax.vmap(lambda c, p, w, m: reprojection_l1(codec, c, p, w, m, form=form))(
+        cams, pred, world, view_mask)
+  else:
+    per = jax.vmap(lambda w, m: mvc_of_world(w, m, form=form, routing=routing, root=root))(
+        world, view_mask) / unit_mm
   if weight is None:
     return jnp.mean(per)
   return jnp.sum(per * weight) / jnp.maximum(jnp.sum(weight), 1.0)

@@ -134,3 +134,116 @@ class MvcVariantTest(chex.TestCase):
     g = jax.grad(lambda p: losses.l1_loss(p, target, w))(pred)
     np.testing.assert_array_equal(np.asarray(g)[0, 0, 1], 0.0)
     self.assertAlmostEqual(float(losses.l1_loss(pred, target)), 6.0 / 6, places=6)
+
+
+class MvcWithoutTrivialMinimumTest(chex.TestCase):
+  """The forms a shrunken pose cannot satisfy for free (losses module docstring)."""
+
+  def _views(self, seed=0):
+    """Four views' world poses of one procedural pose (mm), each with its own 20 mm noise."""
+    batch, _ = synthetic_batch(smoke.get_config(), n=1, seed=seed)
+    pose = jnp.asarray(batch['pose_3d'][0])
+    noise = jax.random.normal(jax.random.key(seed), (4,) + pose.shape) * 20.0
+    return pose[None] + noise.at[:, 0].set(0.0)          # the roots agree: shapes differ only
+
+  def test_shrinking_lowers_the_papers_form_and_not_the_scale_anchored_one(self):
+    x = self._views()
+    root = x[:, :1]
+    for routing, shrink_pays in (('both', True), ('scale_anchored', False)):
+      f = lambda a: losses.mvc_of_world(root + a * (x - root), routing=routing)  # noqa: E731,B023
+      slope = float(jax.grad(f)(1.0))
+      if shrink_pays:    # the paper's form is linear in a common scale: shrinking lowers it
+        self.assertGreater(slope, 0.5 * float(f(1.0)))
+        self.assertLess(float(f(0.5)), 0.6 * float(f(1.0)))
+      else:
+        self.assertLess(abs(slope), 1e-3 * float(f(1.0)))
+        self.assertAlmostEqual(float(f(0.5)) / float(f(1.0)), 1.0, places=4)
+        self.assertGreater(float(f(1.0)), 1.0)           # the shapes still disagree
+    # one view's own scale is removed too; a scaled copy of one pose is in full agreement
+    y = x.at[2].set(root[2] + 0.8 * (x[2] - root[2]))
+    self.assertAlmostEqual(float(losses.mvc_of_world(y, routing='scale_anchored')),
+                           float(losses.mvc_of_world(x, routing='scale_anchored')), places=2)
+    copies = jnp.stack([root[0] + a * (x[0] - root[0]) for a in (1.0, 0.7, 1.3, 0.9)])
+    self.assertLess(float(losses.mvc_of_world(copies, routing='scale_anchored')), 1e-2)
+    self.assertGreater(float(losses.mvc_of_world(copies)), 10.0)
+
+  def test_geometric_median_ignores_one_far_view(self):
+    cluster = jnp.array([[[-1.0, 2.0, 0.0]], [[1.0, -1.0, 1.0]], [[0.0, 0.0, -1.0]]])
+    pts = jnp.concatenate([cluster, jnp.array([[[300.0, 0.0, 0.0]]])])
+    med = losses.geometric_median(pts, jnp.ones(4))
+    mean = jnp.mean(pts, axis=0)
+    self.assertLess(float(jnp.linalg.norm(med - jnp.mean(cluster, axis=0))), 2.0)
+    self.assertGreater(float(jnp.linalg.norm(mean - jnp.mean(cluster, axis=0))), 70.0)
+    # weights: a point with weight 0 is left out
+    med3 = losses.geometric_median(pts, jnp.array([1.0, 1.0, 1.0, 0.0]))
+    self.assertLess(float(jnp.linalg.norm(med3 - jnp.mean(cluster, axis=0))), 2.0)
+
+  def test_median_pulls_the_good_views_together_and_not_toward_the_outlier(self):
+    # One joint, four views on the x axis at -1, 0, 1, 100. Medians of the others: 1, 1, 0, 0;
+    # each view's |.| mean over xyz, times its 3 other views: 2 + 1 + 1 + 100 = 104.
+    x = jnp.array([[[-1.0, 0.0, 0.0]], [[0.0, 0.0, 0.0]], [[1.0, 0.0, 0.0]],
+                   [[100.0, 0.0, 0.0]]])
+    med = lambda w: losses.mvc_of_world(w, routing='median')               # noqa: E731
+    cons = lambda w: losses.mvc_of_world(w, routing='consensus')           # noqa: E731
+    self.assertAlmostEqual(float(med(x)), 104.0, places=1)
+    g_med, g_cons = _grad(med, x)[:, 0, 0], _grad(cons, x)[:, 0, 0]
+    # view 2 (x = 1): the median of the others (0) pulls it back into the cluster (gradient > 0),
+    # the mean of the others (33) pulls it toward the far view (gradient < 0).
+    self.assertGreater(g_med[2], 0.5)
+    self.assertLess(g_cons[2], -0.5)
+    # with two views the median of the other view is that view: equal to consensus
+    two = x[:2] + jnp.array([0.0, 3.0, -6.0])
+    self.assertAlmostEqual(float(med(two)), float(cons(two)), places=3)
+
+  def _consistent(self):
+    batch, codec = synthetic_batch(smoke.get_config(), n=2)
+    cams = batch['cams']
+    target, root_depth = codec.encode_batch(cams, batch['pose_3d'])
+    return codec, cams, target, root_depth
+
+  def test_reprojection_vanishes_for_consistent_views_and_corrects_a_wrong_depth(self):
+    codec, cams, target, root_depth = self._consistent()
+    loss = lambda p: losses.mvc_loss(codec, cams, p, root_depth, unit_mm=codec.unit_mm,  # noqa
+                                     routing='reprojection')
+    self.assertLess(float(loss(target)), 1e-2)
+    offset = jnp.linspace(-3.0, 3.0, target.shape[2])             # bins; joint by joint
+    wrong = target.at[:, 1, :, 2].add(offset)                      # view 1's depths wrong
+    values = [float(loss(target.at[:, 1, :, 2].add(a * offset))) for a in (0.5, 1.0, 2.0)]
+    self.assertGreater(values[0], 0.05)
+    self.assertLess(values[0], values[1])
+    self.assertLess(values[1], values[2])
+    # the other views' 2D teaches view 1's depth: a gradient step moves it toward the truth
+    g = np.asarray(jax.grad(loss)(wrong))[:, 1, :, 2]
+    moved = np.abs(offset) > 0.5
+    agree = np.sign(g[:, moved]) == np.sign(np.asarray(offset)[moved])
+    self.assertGreater(agree.mean(), 0.8)
+    # the target x, y are held fixed: with the world poses held fixed too, no gradient remains
+    world = jax.lax.stop_gradient(codec.decode_batch(cams, wrong, root_depth))
+    fixed = lambda p: losses.reprojection_l1(  # noqa: E731
+        codec, jax.tree.map(lambda a: a[0], cams), p, world[0])
+    np.testing.assert_array_equal(np.asarray(jax.grad(fixed)(wrong[0])), 0.0)
+
+  def test_reprojection_refuses_what_has_no_image_plane(self):
+    codec, cams, target, root_depth = self._consistent()
+    with self.assertRaisesRegex(ValueError, "unit 'codec'"):
+      losses.mvc_loss(codec, cams, target, root_depth, unit_mm=1.0, routing='reprojection')
+    from mvssl.geometry import root_relative
+    with self.assertRaisesRegex(ValueError, 'heatmap codec'):
+      losses.mvc_loss(root_relative.RootRelativeCodec(), cams, target, root_depth,
+                      routing='reprojection')
+    with self.assertRaisesRegex(ValueError, 'mvc_loss'):
+      losses.mvc_of_world(target[0], routing='reprojection')
+
+  def test_every_routing_runs_through_mvc_loss_masked_and_jitted(self):
+    codec, cams, target, root_depth = self._consistent()
+    pred = target + jax.random.normal(jax.random.key(1), target.shape) * 0.3
+    mask = jnp.array([[True, True, False, True]] * 2)
+    for routing in losses.MVC_ROUTINGS:
+      fn = jax.jit(lambda p, r=routing: losses.mvc_loss(
+          codec, cams, p, root_depth, unit_mm=codec.unit_mm, view_mask=mask, routing=r))
+      value, grad = jax.value_and_grad(fn)(pred)
+      self.assertTrue(np.isfinite(float(value)) and float(value) > 0, routing)
+      grad = np.asarray(grad)
+      self.assertTrue(np.all(np.isfinite(grad)), routing)
+      # the absent view gives and takes nothing (depth_only keeps its x, y gradient at 0 too)
+      np.testing.assert_array_equal(grad[:, 2], 0.0, err_msg=routing)

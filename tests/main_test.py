@@ -38,17 +38,22 @@ class ConfigFieldsTest(chex.TestCase):
     run_fields = _keys(default.run('x', 'integral', 'finetune'))
     schedule_fields = set(default.schedule(1, 1, 1.0))
     self.assertGreaterEqual(len(CONFIGS), 7)
-    for name in CONFIGS:
-      c = importlib.import_module(f'configs.{name}').get_config()
-      self.assertEqual(_keys(c) - declared, set(), name)
-      for block in (c.data, c.unlabeled_data):
-        if block is not None:
-          self.assertEqual(set(block) - set(DATA_BLOCKS[block.dataset]()), set(), name)
-      for r in c.runs.values():
-        self.assertEqual(_keys(r) - run_fields, set(), name)
-      for s in c.schedules.values():
-        self.assertEqual(set(s) - schedule_fields, set(), name)
-      main.validate(c)
+    for module in CONFIGS:
+      for arg in getattr(importlib.import_module(f'configs.{module}'), 'ARGS', (None,)):
+        self._check_declared(module, arg, declared, run_fields, schedule_fields)
+
+  def _check_declared(self, module, arg, declared, run_fields, schedule_fields):
+    c = importlib.import_module(f'configs.{module}').get_config(arg)
+    name = f'{module}:{arg}'
+    self.assertEqual(_keys(c) - declared, set(), name)
+    for block in (c.data, c.unlabeled_data):
+      if block is not None:
+        self.assertEqual(set(block) - set(DATA_BLOCKS[block.dataset]()), set(), name)
+    for r in c.runs.values():
+      self.assertEqual(_keys(r) - run_fields, set(), name)
+    for s in c.schedules.values():
+      self.assertEqual(set(s) - schedule_fields, set(), name)
+    main.validate(c)
 
   def test_every_field_of_default_has_a_comment(self):
     text = open(os.path.join(ROOT, 'configs', 'default.py')).read()
