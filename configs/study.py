@@ -28,7 +28,8 @@ Arguments:
   mvc_forms  the forms of L_MVC that a shrunken pose cannot satisfy for free (mvssl.losses):
              Base, L1-only, Ours (the paper's form) and, at the same lambda 0.1, scale-anchored
              pairs, the consensus (mean of the other views, held fixed), the geometric median
-             of the other views held fixed, and 2D reprojection; every seed, cue off; the
+             of the other views held fixed, 2D reprojection and uncertainty-routed (each
+             view's heatmap spreads weight what it gives and takes); every seed, cue off; the
              validation split picks among the forms.
   full       every row of the earlier study (weights, forms, routings, P-GT sources, withheld
              targets, MVC only), the extra rows at the first seed only:
@@ -103,7 +104,8 @@ def _depth_cue(c, weights=(('ours_w03', 0.03),)):
 FORMS = (('ours_scale', 'scale_anchored', 'Ours, scale-anchored'),
          ('ours_consensus', 'consensus', 'Ours, consensus target'),
          ('ours_median', 'median', 'Ours, geometric-median target'),
-         ('ours_reproj', 'reprojection', 'Ours, 2D reprojection'))
+         ('ours_reproj', 'reprojection', 'Ours, 2D reprojection'),
+         ('ours_uncert', 'uncertainty', 'Ours, uncertainty-routed'))
 
 
 def _mvc_forms(c):

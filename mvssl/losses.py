@@ -45,6 +45,17 @@ in this project: the paper's form pays for agreement with a smaller pose):
   Images in the Wild", CVPR 2020, and Wandt et al., CanonPose, CVPR 2021). A view's well-seen 2D
   teaches the other views' depth; the target does not move with the view it corrects. Measured
   in the codec's x, y units (heatmap cells, the L1 term's unit), heatmap codecs only.
+* ``uncertainty`` (:func:`uncertainty_l1`): each view's per-joint, per-axis uncertainty, the
+  standard deviation of its heatmap's x, y, z marginals (:func:`mvssl.ops.soft_argmax.
+  soft_argmax_3d_spread`) in mm along its own camera axes, routes what it gives and takes. It
+  gives: its target is the other views' precision-weighted fusion, ``T_c = (sum_{c' != c} P_c')^-1
+  sum_{c' != c} P_c' X_c'`` with ``P_c' = R_c'^T diag(sigma_c'^-2) R_c'`` (the Gaussian fusion of
+  the views, as the inverse-variance triangulation of e.g. Remelli et al., "Lightweight
+  Multi-View 3D Pose Estimation through Camera-Disentangled Representation", CVPR 2020), held
+  fixed; it takes: the residual in its own camera axes weighted by its share of its own
+  uncertainty, ``mean_a 3 sigma_c,a / sum_a' sigma_c,a' |R_c (X_c - sg(T_c))|_a`` (held fixed).
+  A view's sharp lateral coordinates teach a neighbour's unsure depth, not the reverse. With
+  equal isotropic spreads it is ``consensus``.
 
 A symmetric stop-gradient over ordered pairs, ``|X_c - sg(X_c')| + |X_c' - sg(X_c)|``, has exactly
 ``both``'s gradient: a weight change, not a routing, so it is not offered.
@@ -64,7 +75,9 @@ from mvssl.geometry.heatmap import HeatmapCodec
 
 MVC_FORMS = ('normalised', 'literal')
 MVC_ROUTINGS = ('both', 'consensus', 'depth_only', 'root_relative', 'scale_anchored', 'median',
-                'reprojection')
+                'reprojection', 'uncertainty')
+# routings that need the image model's heatmaps (family integral): x, y in image cells; spreads
+HEATMAP_ROUTINGS = ('reprojection', 'uncertainty')
 MVC_UNITS = ('codec', 'mm')
 
 
@@ -262,6 +275,40 @@ def scale_anchored(world: jax.Array, *, root: int = 0, eps: float = 1e-6) -> jax
   return rel * (SCALE_ANCHOR_MM / s)[:, None, None]
 
 
+def fused_targets(world: jax.Array, sigma: jax.Array, rot: jax.Array, m: jax.Array):
+  """Each view's target under the ``uncertainty`` routing: the other present views' Gaussian
+  fusion ``(sum_{c' != c} P_c')^-1 sum_{c' != c} P_c' X_c'``, ``P_c' = R_c'^T diag(sigma_c'^-2)
+  R_c'``. world [V, J, 3] (mm); sigma [V, J, 3] (mm, camera axes); rot [V, 3, 3]; m [V] 1.0 for
+  present views -> [V, J, 3] (mm; a view without another present view gets 0)."""
+  prec = jnp.einsum('vai,vja,vab->vjib', rot, 1.0 / sigma ** 2, rot)       # [V, J, 3, 3]
+  others = (1.0 - jnp.eye(world.shape[0], dtype=world.dtype)) * m[None, :]   # [V (c), V (c')]
+  info = jnp.einsum('cv,vjib->cjib', others, prec)
+  vec = jnp.einsum('cv,vjib,vjb->cji', others, prec, world)
+  info = info + jnp.eye(3, dtype=world.dtype) * 1e-9
+  return jnp.linalg.solve(info, vec[..., None])[..., 0]
+
+
+def uncertainty_l1(world: jax.Array, sigma: jax.Array, rot: jax.Array,
+                   view_mask: jax.Array | None = None, *, form: str = 'normalised') -> jax.Array:
+  """The ``uncertainty`` routing (module docstring) of one multi-view sample.
+
+  world [V, J, 3] world poses (mm); sigma [V, J, 3] each view's standard deviation along its own
+  camera axes x, y, z (mm, > 0); rot [V, 3, 3] the views' R (world -> camera); view_mask [V] bool
+  -> [] (mm), counted like :func:`consensus_l1`.
+  """
+  m = _present(world, view_mask)
+  sigma = jax.lax.stop_gradient(sigma)
+  target = fused_targets(jax.lax.stop_gradient(world), sigma, rot, m)
+  resid = jnp.einsum('vab,vjb->vja', rot, world - jax.lax.stop_gradient(target))   # camera axes
+  take = 3.0 * sigma / jnp.sum(sigma, axis=-1, keepdims=True)                # [V, J, 3]
+  return _toward_fixed_weighted(take * resid, m, form)
+
+
+def _toward_fixed_weighted(resid: jax.Array, m: jax.Array, form: str) -> jax.Array:
+  """:func:`_toward_fixed` of residuals already taken against a fixed target: resid [V, J, 3]."""
+  return _toward_fixed(resid, jnp.zeros_like(resid), m, form)
+
+
 def mvc_of_world(world: jax.Array, view_mask: jax.Array | None = None, *,
                  form: str = 'normalised', routing: str = 'both', root: int = 0) -> jax.Array:
   """L_MVC of one multi-view sample given its views' world poses (after Pi).
@@ -269,9 +316,8 @@ def mvc_of_world(world: jax.Array, view_mask: jax.Array | None = None, *,
   world [V, J, 3] (mm); view_mask [V] bool; form, routing as in :func:`mvc_loss` ('depth_only'
   acts before Pi, so here it is 'both') -> [] (mm).
   """
-  if routing == 'reprojection':
-    raise ValueError("mvc_of_world: 'reprojection' compares in 2D; use mvc_loss (it needs the "
-                     "cameras and the predicted x, y)")
+  if routing in HEATMAP_ROUTINGS:
+    raise ValueError(f"mvc_of_world: {routing!r} needs the cameras and the heatmaps; use mvc_loss")
   if routing == 'root_relative':
     world = world - world[:, root:root + 1, :]
   elif routing == 'scale_anchored':
@@ -297,10 +343,22 @@ def reprojection_l1(codec, cams: camlib.Camera, pred: jax.Array, world: jax.Arra
   return jnp.sum(diff * pair)
 
 
+def spread_mm(codec, cams: camlib.Camera, world: jax.Array, spread: jax.Array) -> jax.Array:
+  """Heatmap marginal spreads in mm along each view's camera axes: x, y cells -> cells x stride x
+  Z / f (the joint's camera depth Z, focal lengths f_x, f_y of K); z bins -> bins x cube / D.
+
+  codec: HeatmapCodec; cams Camera[B, V]; world [B, V, J, 3] (mm); spread [B, V, J, 3] -> same.
+  """
+  z = jax.vmap(jax.vmap(camlib.world_to_camera))(cams, world)[..., 2]      # [B, V, J]
+  f = jnp.stack([cams.K[..., 0, 0], cams.K[..., 1, 1]], axis=-1)[:, :, None, :]   # [B, V, 1, 2]
+  lateral = spread[..., :2] * codec.stride * z[..., None] / f
+  return jnp.concatenate([lateral, spread[..., 2:] * codec.unit_mm], axis=-1)
+
+
 def mvc_loss(codec, cams: camlib.Camera, pred: jax.Array, root_depth: jax.Array, *,
              unit_mm: float = 1.0, view_mask: jax.Array | None = None,
              weight: jax.Array | None = None, form: str = 'normalised',
-             routing: str = 'both', root: int = 0) -> jax.Array:
+             routing: str = 'both', root: int = 0, spread: jax.Array | None = None) -> jax.Array:
   """Multi-view consistency loss (paper eq. 9) over a batch of multi-view samples.
 
   Args:
@@ -314,11 +372,14 @@ def mvc_loss(codec, cams: camlib.Camera, pred: jax.Array, root_depth: jax.Array,
     form: 'normalised' | 'literal' (module docstring).
     routing: one of :data:`MVC_ROUTINGS` (module docstring).
     root: the root joint (root_relative, scale_anchored).
+    spread: [B, V, J, 3] the standard deviation of each heatmap marginal (x, y cells; z bins),
+      for routing 'uncertainty' (:func:`mvssl.ops.soft_argmax.soft_argmax_3d_spread`).
   Returns:
     [] loss; 'reprojection' in the codec's x, y cells (``unit_mm`` must be the codec's).
   Raises:
-    ValueError: for an unknown form or routing, or 'reprojection' with a codec whose x, y are not
-      image cells or with a unit other than the codec's.
+    ValueError: for an unknown form or routing, 'reprojection' or 'uncertainty' with a codec
+      whose x, y are not image cells, 'reprojection' with a unit other than the codec's, or
+      'uncertainty' without ``spread``.
   """
   chex.assert_rank(pred, 4)
   if form not in MVC_FORMS or routing not in MVC_ROUTINGS:
@@ -329,13 +390,22 @@ def mvc_loss(codec, cams: camlib.Camera, pred: jax.Array, root_depth: jax.Array,
   world = codec.decode_batch(cams, pred, root_depth)                  # [B, V, J, 3] mm
   if view_mask is None:
     view_mask = jnp.ones(pred.shape[:2], bool)
+  if routing in HEATMAP_ROUTINGS and not isinstance(codec, HeatmapCodec):
+    raise ValueError(f'mvc_loss: routing {routing!r} needs a heatmap codec (image x, y in cells), '
+                     f'got {type(codec).__name__}')
   if routing == 'reprojection':
-    if not isinstance(codec, HeatmapCodec) or float(unit_mm) != float(codec.unit_mm):
+    if float(unit_mm) != float(codec.unit_mm):
       raise ValueError("mvc_loss: routing 'reprojection' compares image x, y in heatmap cells: "
-                       f"it needs a heatmap codec and unit 'codec' (got {type(codec).__name__}, "
-                       f'unit_mm {unit_mm})')
+                       f"it needs unit 'codec' (got unit_mm {unit_mm})")
     per = jax.vmap(lambda c, p, w, m: reprojection_l1(codec, c, p, w, m, form=form))(
         cams, pred, world, view_mask)
+  elif routing == 'uncertainty':
+    if spread is None:
+      raise ValueError("mvc_loss: routing 'uncertainty' needs spread, the heatmaps' marginal "
+                       'standard deviations (soft_argmax_3d_spread)')
+    sigma = spread_mm(codec, cams, jax.lax.stop_gradient(world), spread)
+    per = jax.vmap(lambda w, s, r, m: uncertainty_l1(w, s, r, m, form=form))(
+        world, sigma, cams.R, view_mask) / unit_mm
   else:
     per = jax.vmap(lambda w, m: mvc_of_world(w, m, form=form, routing=routing, root=root))(
         world, view_mask) / unit_mm

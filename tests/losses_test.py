@@ -238,12 +238,80 @@ class MvcWithoutTrivialMinimumTest(chex.TestCase):
     codec, cams, target, root_depth = self._consistent()
     pred = target + jax.random.normal(jax.random.key(1), target.shape) * 0.3
     mask = jnp.array([[True, True, False, True]] * 2)
+    spread = jnp.abs(jax.random.normal(jax.random.key(2), target.shape)) + 0.5
     for routing in losses.MVC_ROUTINGS:
       fn = jax.jit(lambda p, r=routing: losses.mvc_loss(
-          codec, cams, p, root_depth, unit_mm=codec.unit_mm, view_mask=mask, routing=r))
+          codec, cams, p, root_depth, unit_mm=codec.unit_mm, view_mask=mask, routing=r,
+          spread=spread))
       value, grad = jax.value_and_grad(fn)(pred)
       self.assertTrue(np.isfinite(float(value)) and float(value) > 0, routing)
       grad = np.asarray(grad)
       self.assertTrue(np.all(np.isfinite(grad)), routing)
       # the absent view gives and takes nothing (depth_only keeps its x, y gradient at 0 too)
       np.testing.assert_array_equal(grad[:, 2], 0.0, err_msg=routing)
+
+  def test_uncertainty_lets_a_sharp_lateral_view_teach_an_unsure_depth_not_the_reverse(self):
+    # Camera 0 looks along world z (R = I); camera 1 along world x (its z axis is world x). The
+    # truth is at the origin; view 0 put the joint 50 mm too deep, view 1 is right. Each is sharp
+    # across its image (5 mm) and unsure along its axis (50 mm).
+    r0 = jnp.eye(3)
+    r1 = jnp.array([[0.0, 0.0, -1.0], [0.0, 1.0, 0.0], [1.0, 0.0, 0.0]])
+    rot = jnp.stack([r0, r1])
+    x = jnp.array([[[0.0, 0.0, 50.0]], [[0.0, 0.0, 0.0]]])
+    sigma = jnp.array([[[5.0, 5.0, 50.0]], [[5.0, 5.0, 50.0]]])
+    fn = lambda w: losses.uncertainty_l1(w, sigma, rot)                     # noqa: E731
+    g = _grad(fn, x)
+    # view 0's depth error is corrected at its uncertain axis' weight (3 x 50/60 / 3 coords);
+    # view 1 is pulled across its sharp image axis (world z) at 3 x 5/60 / 3: ten times less
+    self.assertAlmostEqual(g[0, 0, 2], 50 / 60, places=4)
+    self.assertAlmostEqual(g[1, 0, 2], -5 / 60, places=4)
+    self.assertGreater(abs(g[0, 0, 2]), 5 * abs(g[1, 0, 2]))
+    # equal isotropic spreads: the consensus routing exactly
+    y = self._views()
+    y = y.at[:, 0].add(jax.random.normal(jax.random.key(4), (4, 3)) * 5.0)   # no exact ties
+    iso = jnp.full(y.shape, 30.0)
+    rots = jnp.stack([jnp.eye(3)] * 4)
+    self.assertAlmostEqual(float(losses.uncertainty_l1(y, iso, rots)),
+                           float(losses.mvc_of_world(y, routing='consensus')), places=2)
+    np.testing.assert_allclose(_grad(lambda w: losses.uncertainty_l1(w, iso, rots), y),
+                               _grad(lambda w: losses.mvc_of_world(w, routing='consensus'), y),
+                               atol=1e-5)
+
+  def test_uncertainty_fuses_the_other_views_by_their_precision(self):
+    # Three views; view 0 is compared with views 1 and 2. View 1 is sharp along world x (its
+    # camera x axis), view 2 along world z; each is unsure elsewhere. The target of view 0 takes
+    # x from view 1 and z from view 2.
+    rot = jnp.stack([jnp.eye(3)] * 3)
+    x = jnp.array([[[0.0, 0.0, 0.0]], [[10.0, 0.0, 90.0]], [[70.0, 0.0, 20.0]]])
+    sigma = jnp.array([[[1.0, 1.0, 1.0]], [[1.0, 1.0, 100.0]], [[100.0, 1.0, 1.0]]])
+    w1, w2 = 1.0, 1.0 / 100.0 ** 2                     # precisions: sharp, unsure
+    tx = (w1 * 10.0 + w2 * 70.0) / (w1 + w2)
+    tz = (w2 * 90.0 + w1 * 20.0) / (w1 + w2)
+    targets = losses.fused_targets(x, sigma, rot, jnp.ones(3))
+    np.testing.assert_allclose(targets[0, 0], [tx, 0.0, tz], rtol=1e-4, atol=1e-4)
+    # the mean of the others (consensus) would put view 0's target at (40, 0, 55)
+    self.assertLess(abs(float(targets[0, 0, 0]) - 10.0), 1.0)
+    g = _grad(lambda w: losses.uncertainty_l1(w, sigma, rot), x)
+    self.assertLess(g[0, 0, 0], 0.0)   # view 0 is pulled toward +x ...
+    self.assertLess(g[0, 0, 2], 0.0)   # ... and +z
+    # a masked view gives nothing: without view 2, view 0's target is view 1
+    t2 = losses.fused_targets(x, sigma, rot, jnp.array([1.0, 1.0, 0.0]))
+    np.testing.assert_allclose(t2[0, 0], x[1, 0], atol=1e-3)
+
+  def test_the_heatmap_spread_matches_the_softmax_moments(self):
+    from mvssl.ops import soft_argmax
+    logits = jax.random.normal(jax.random.key(3), (2, 5, 6, 7)) * 2.0
+    mean, std = soft_argmax.soft_argmax_3d_spread(logits)
+    p = np.asarray(jax.nn.softmax(logits.reshape(2, -1), axis=-1)).reshape(2, 5, 6, 7)
+    zz, yy, xx = np.meshgrid(np.arange(5), np.arange(6), np.arange(7), indexing='ij')
+    for axis, grid in enumerate((xx, yy, zz)):
+      mu = (p * grid).sum(axis=(1, 2, 3))
+      sd = np.sqrt((p * (grid - mu[:, None, None, None]) ** 2).sum(axis=(1, 2, 3)))
+      np.testing.assert_allclose(np.asarray(mean)[:, axis], mu, rtol=1e-5)
+      np.testing.assert_allclose(np.asarray(std)[:, axis], sd, rtol=1e-3)
+    np.testing.assert_allclose(mean, soft_argmax.soft_argmax_3d(logits), rtol=1e-6)
+    # a sharp peak has a small spread; a flat volume that of a uniform distribution
+    _, sharp = soft_argmax.soft_argmax_3d_spread(jnp.zeros((5, 6, 7)).at[2, 3, 4].set(50.0))
+    self.assertLess(float(jnp.max(sharp)), 0.01)
+    _, flat = soft_argmax.soft_argmax_3d_spread(jnp.zeros((5, 6, 7)))
+    np.testing.assert_allclose(flat, np.sqrt((np.array([7, 6, 5]) ** 2 - 1) / 12), rtol=1e-4)

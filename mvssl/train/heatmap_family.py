@@ -23,6 +23,7 @@ from mvssl.geometry import codec as codec_lib
 from mvssl.geometry import gaussian_heatmap
 from mvssl.geometry import triangulation
 from mvssl.models import g_heads
+from mvssl.ops import soft_argmax
 
 
 def _flat(x):
@@ -38,8 +39,12 @@ def integral_loss(model, batch, codec, weights, rng=None, mvc_options=losses.Mvc
   ``rng`` unused (no dropout)."""
   del rng
   b, v = batch['images'].shape[:2]
-  pred, _ = model(_flat(batch['images']), train=True)
+  pred, aux = model(_flat(batch['images']), train=True)
   pred = pred.reshape((b, v) + pred.shape[1:])
+  spread = None
+  if mvc_options.routing == 'uncertainty':     # how sharply each view sees each axis (held fixed)
+    _, spread = soft_argmax.soft_argmax_3d_spread(jax.lax.stop_gradient(aux['logits']))
+    spread = spread.reshape(pred.shape)
   target, root_depth = codec.encode_batch(batch['cams'], batch['pose_3d'])
   if 'target_noise' in batch:
     target = target + batch['target_noise']
@@ -47,7 +52,8 @@ def integral_loss(model, batch, codec, weights, rng=None, mvc_options=losses.Mvc
   l1 = losses.l1_loss(pred, target, losses.joint_weights(batch))
   mvc = losses.mvc_loss(codec, batch['cams'], pred, root_depth,
                         unit_mm=mvc_options.unit_mm(codec), weight=batch['mvc_w'],
-                        view_mask=valid, form=mvc_options.form, routing=mvc_options.routing)
+                        view_mask=valid, form=mvc_options.form, routing=mvc_options.routing,
+                        spread=spread)
   loss = losses.total_loss(l1, mvc, l1_weight=weights.l1, mvc_weight=weights.mvc)
   return loss, dict(l1=l1, mvc=mvc)
 

@@ -101,11 +101,13 @@ def _row(name: str, r, schedules) -> Run:
                                 ('routing', r.mvc_loss.routing, losses.MVC_ROUTINGS)):
     if value not in allowed:
       raise ValueError(f'{where}.mvc_loss.{field} must be one of {allowed}, got {value!r}')
-  if r.mvc_loss.routing == 'reprojection' and (r.family != 'integral' or
-                                               r.mvc_loss.unit != 'codec'):
+  routing = r.mvc_loss.routing
+  if routing in losses.HEATMAP_ROUTINGS and r.family != 'integral':
+    raise ValueError(f'{where}.mvc_loss.routing {routing!r} needs the heatmaps of family '
+                     f'integral (image x, y in cells), got family {r.family!r}')
+  if routing == 'reprojection' and r.mvc_loss.unit != 'codec':
     raise ValueError(f"{where}.mvc_loss.routing 'reprojection' compares image x, y in heatmap "
-                     f"cells: it needs family integral and unit 'codec' (got family "
-                     f'{r.family!r}, unit {r.mvc_loss.unit!r})')
+                     f"cells: it needs unit 'codec', got {r.mvc_loss.unit!r}")
   d = r.data
   if d.pgt_from not in PGT_FROM:
     raise ValueError(f'{where}.data.pgt_from must be one of {PGT_FROM}, got {d.pgt_from!r}')
