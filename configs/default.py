@@ -148,8 +148,9 @@ def run(label, family, schedule, *, init_from='', init_seed=0, gt=True, pgt=Fals
   report and among independent runs.
 
   L_MVC (mvssl.losses): mvc_form normalised | literal (eq. 9 as printed: ordered pairs, L1 norm);
-  mvc_unit codec (the L1 term's: depth bins) | mm; mvc_routing both | consensus | depth_only |
-  root_relative.
+  mvc_unit codec (the L1 term's: depth bins) | mm; mvc_routing one of mvssl.losses.MVC_ROUTINGS
+  (both | consensus | depth_only | root_relative | scale_anchored | median | reprojection |
+  uncertainty; the last two need family integral).
 
   The unlabeled frames' targets (the reproduction study; integral family for the per-view ones):
   pgt_from pseudo_label (config.pseudo_label's P-GT) | hidden_gt (the unlabeled split's own 3D

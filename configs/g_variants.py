@@ -52,9 +52,12 @@ def variants():
   )
 
 
+ARGS = ('', 'multiplier')
+
+
 def get_config(arg=None):
   """arg: '' (every variant) or 'multiplier' (x1 against x100, seeds 0-2: the default's choice)."""
-  if arg not in (None, '', 'multiplier'):
+  if (arg or '') not in ARGS:
     raise ValueError(f"configs/g_variants.py:ARG must be 'multiplier' or nothing, got {arg!r}")
   c = h36m_motion.get_config()
   c.title = 'variants of G on real Human3.6M motion and official cameras'

@@ -5,6 +5,8 @@ method applied to it (P-GT by DLT of the unlabeled frames' 2D, fine-tuning with 
   python launch.py --config=configs/lifting.py:a_noisy --workdir=runs/lifting_an  # (a), noisy 2D
   python launch.py --config=configs/lifting.py:b --workdir=runs/lifting_b        # (b)
   python launch.py --config=configs/lifting.py:c --workdir=runs/lifting_c        # (c)
+  python launch.py --config=configs/lifting.py:b_forms --workdir=runs/lifting_b  # (b) + forms
+  python launch.py --config=configs/lifting.py:c_forms --workdir=runs/lifting_c  # (c) + forms
 
 Protocols (subjects of $MVSSL_SHARED_DATA/h36m_motion, 10 Hz, each frame seen by its subject's
 four official cameras):
@@ -18,6 +20,11 @@ four official cameras):
            4-view 2D; Base / L1-only / Ours as for the image model, over seeds 0-4; a fifth of
            the labeled sequences held out as the validation split (config.validation).
   c        the harder split: labeled S1 only, unlabeled S5,S6,S7,S8; otherwise as b.
+  b_forms, c_forms
+           b or c plus the forms of L_MVC without the trivial minimum that act on world poses
+           (FORMS: scale-anchored, consensus target, geometric-median target; mvssl.losses) at
+           the paper's lambda 0.1, every seed, each paired with L1-only and with Ours. In the
+           workdir of b or c the runs already trained there are reused.
 
 The data block's fields: configs/default.py (motion2d_data); the network's: model.lifting.
 """
@@ -26,7 +33,12 @@ import os
 
 from configs import default
 
-PROTOCOLS = ('a', 'a_noisy', 'b', 'c')
+PROTOCOLS = ('a', 'a_noisy', 'b', 'c', 'b_forms', 'c_forms')
+# (run name, mvc_loss.routing, label): the forms of L_MVC a lifting model can train with (the
+# heatmap routings reprojection and uncertainty need the image model's heatmaps)
+FORMS = (('ours_scale', 'scale_anchored', 'Ours, scale-anchored'),
+         ('ours_consensus', 'consensus', 'Ours, consensus target'),
+         ('ours_median', 'median', 'Ours, geometric-median target'))
 
 
 def _lift_schedule(steps):
@@ -60,7 +72,7 @@ def get_config(arg=None):
         supervised=default.run('Lifting (Martinez et al.)', 'lifting', 'lift', l1=0.0, l2=1.0)))
     return c
   c.data.noise = 'detector'
-  if arg == 'c':
+  if arg[0] == 'c':
     c.data.subjects.update(labeled=['S1'], unlabeled=['S5', 'S6', 'S7', 'S8'])
   c.seeds = (0, 1, 2, 3, 4)
   c.schedules = default.ConfigDict(dict(lift=_lift_schedule(3000),
@@ -73,4 +85,12 @@ def get_config(arg=None):
                           mvc_frames='all', order=3),
       ours=default.run('Ours', 'lifting', 'finetune', init_from='base', pgt=True,
                        mvc_frames='all', mvc=0.1, order=4)))
+  if arg.endswith('_forms'):
+    c.title += ', forms of L_MVC without the trivial minimum'
+    for i, (name, routing, label) in enumerate(FORMS):
+      c.runs[name] = default.run(label, 'lifting', 'finetune', init_from='base', pgt=True,
+                                 mvc_frames='all', mvc=0.1, mvc_routing=routing, order=5 + i)
+    c.pairs = ((('l1_only', 'base_gt'), ('ours', 'l1_only'))
+               + tuple((n, 'l1_only') for n, _, _ in FORMS)
+               + tuple((n, 'ours') for n, _, _ in FORMS))
   return c

@@ -32,9 +32,12 @@ import os
 from configs import default
 
 
+ARGS = ('', 'lifting', 'metrabs')
+
+
 def get_config(arg=None):
   """arg: '' (the image model), 'lifting' or 'metrabs'."""
-  if arg not in (None, '', 'lifting', 'metrabs'):
+  if (arg or '') not in ARGS:
     raise ValueError(f'configs/pose2sim.py:ARG must be empty, lifting or metrabs, got {arg!r}')
   c = default.get_config()
   c.title = 'mvssl on the Pose2Sim balancing recording'

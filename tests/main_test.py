@@ -39,7 +39,8 @@ class ConfigFieldsTest(chex.TestCase):
     schedule_fields = set(default.schedule(1, 1, 1.0))
     self.assertGreaterEqual(len(CONFIGS), 7)
     for module in CONFIGS:
-      for arg in getattr(importlib.import_module(f'configs.{module}'), 'ARGS', (None,)):
+      mod = importlib.import_module(f'configs.{module}')
+      for arg in getattr(mod, 'ARGS', None) or getattr(mod, 'PROTOCOLS', (None,)):
         self._check_declared(module, arg, declared, run_fields, schedule_fields)
 
   def _check_declared(self, module, arg, declared, run_fields, schedule_fields):
