@@ -3,6 +3,7 @@ views and measures a depth error in mm; eq. 10 weighs the terms."""
 
 import chex
 import jax
+from jax.test_util import check_grads
 import jax.numpy as jnp
 import numpy as np
 
@@ -249,6 +250,60 @@ class MvcWithoutTrivialMinimumTest(chex.TestCase):
       self.assertTrue(np.all(np.isfinite(grad)), routing)
       # the absent view gives and takes nothing (depth_only keeps its x, y gradient at 0 too)
       np.testing.assert_array_equal(grad[:, 2], 0.0, err_msg=routing)
+
+  def test_every_routing_is_zero_on_consistent_views_and_finite_with_one_view(self):
+    codec, cams, target, root_depth = self._consistent()
+    spread = jnp.ones_like(target)
+    for routing in losses.MVC_ROUTINGS:
+      fn = lambda p, m=None, r=routing: losses.mvc_loss(  # noqa: E731
+          codec, cams, p, root_depth, unit_mm=codec.unit_mm, view_mask=m, routing=r,
+          spread=spread)
+      self.assertLess(float(fn(target)), 1e-2, routing)
+      one = jnp.array([[False, True, False, False]] * target.shape[0])
+      pred = target + jax.random.normal(jax.random.key(3), target.shape)
+      value, grad = jax.value_and_grad(fn)(pred, one)
+      self.assertEqual(float(value), 0.0, routing)        # one view: nothing to agree with
+      self.assertTrue(np.all(np.isfinite(np.asarray(grad))), routing)
+
+  def test_gradients_are_those_of_the_documented_equations(self):
+    """check_grads (float64, generic points where |.| is smooth): the paper's form and the
+    scale-anchored one are differentiated through both views of every pair; the held-fixed
+    forms (consensus, median, uncertainty) have exactly the gradient of their equation with the
+    target T_c computed once and held constant."""
+    rng = np.random.default_rng(0)
+    with jax.enable_x64(True):
+      world = jnp.asarray(rng.normal(size=(4, 5, 3)) * 200.0)
+      for routing in ('both', 'scale_anchored', 'root_relative'):
+        check_grads(lambda w, r=routing: losses.mvc_of_world(w, routing=r), (world,),
+                    order=1, modes=('rev',), atol=1e-4, rtol=1e-4)
+      m = jnp.ones(4)
+      others = 1.0 - jnp.eye(4)
+      fixed = {
+          'consensus': (others @ world.reshape(4, -1) / 3.0).reshape(world.shape),
+          'median': jax.vmap(lambda o: losses.geometric_median(world, o))(others),
+      }
+      for routing, target in fixed.items():
+        got = jax.grad(lambda w, r=routing: losses.mvc_of_world(w, routing=r))(world)
+        want = jax.grad(lambda w, t=target: losses._toward_fixed(w, t, m, 'normalised'))(world)
+        np.testing.assert_allclose(np.asarray(got), np.asarray(want), rtol=1e-9, atol=1e-12,
+                                   err_msg=routing)
+        check_grads(lambda w, t=target: losses._toward_fixed(w, t, m, 'normalised'), (world,),
+                    order=1, modes=('rev',), atol=1e-4, rtol=1e-4)
+      # uncertainty: sum_c mean |3 sigma_c,a / sum_a' sigma_c,a' (R_c (X_c - T_c))_a| with
+      # T_c the other views' precision-weighted fusion, held fixed
+      rot = jnp.asarray(np.stack([np.linalg.qr(rng.normal(size=(3, 3)))[0] for _ in range(4)]))
+      sigma = jnp.asarray(rng.uniform(5.0, 50.0, size=(4, 5, 3)))
+      target = losses.fused_targets(world, sigma, rot, m)
+      take = 3.0 * sigma / jnp.sum(sigma, axis=-1, keepdims=True)
+
+      def equation(w):
+        resid = jnp.einsum('vab,vjb->vja', rot, w - target)
+        return jnp.sum(jnp.mean(jnp.abs(take * resid), axis=(1, 2)) * 3.0)   # 3 other views
+
+      got = jax.grad(lambda w: losses.uncertainty_l1(w, sigma, rot))(world)
+      np.testing.assert_allclose(np.asarray(got), np.asarray(jax.grad(equation)(world)),
+                                 rtol=1e-9, atol=1e-12)
+      check_grads(equation, (world,), order=1, modes=('rev',), atol=1e-4, rtol=1e-4)
 
   def test_uncertainty_lets_a_sharp_lateral_view_teach_an_unsure_depth_not_the_reverse(self):
     # Camera 0 looks along world z (R = I); camera 1 along world x (its z axis is world x). The
