@@ -53,15 +53,16 @@ def load(name: str) -> dict:
 
 
 def _short(p: dict) -> str:
-  """One line of provenance: commit, lock, device, seeds, command."""
+  """One line of provenance: commit, lock, device, seeds, and the last command that wrote it (it
+  reproduces the whole file: earlier commands in its workdir are its subsets)."""
   made = p.get('made_by') or [p.get('written_by', {})]
-  first, last = made[0], made[-1]
+  last = made[-1]
   commits = sorted({m.get('commit', 'unknown')[:7] + ('+dirty' if m.get('dirty') else '')
                     for m in made})
   lock = last.get('lock', '')
   return (f'commit {", ".join(commits)}, lock {lock[7:19] if lock else "none"}, '
           f'{last.get("device", "?")}, JAX {last.get("packages", {}).get("jax", "?")}, '
-          f'`{first.get("command", "?")}`')
+          f'`{last.get("command", "?")}`')
 
 
 def _ms(c: dict, digits: int = 1) -> str:
