@@ -153,8 +153,9 @@ def run(label, family, schedule, *, init_from='', init_seed=0, gt=True, pgt=Fals
   uncertainty; the last two need family integral).
 
   The unlabeled frames' targets (the reproduction study; integral family for the per-view ones):
-  pgt_from pseudo_label (config.pseudo_label's P-GT) | hidden_gt (the unlabeled split's own 3D
-  labels: a diagnosis, never a method); pgt_l1: False = no L1 on them (MVC only, the root depth
+  pgt_from pseudo_label (config.pseudo_label's P-GT) | pseudo_label_ungated (the same without
+  the robust gate: plain DLT of every view whose score passes) | hidden_gt (the unlabeled split's
+  own 3D labels: a diagnosis, never a method); pgt_l1: False = no L1 on them (MVC only, the root depth
   still from the targets); pgt_noise_mm: Gaussian sigma (mm, per world coordinate and joint) of
   noise added to the world pose, the same in every view; pgt_view_noise: sigma (heatmap cells /
   depth bins) of noise added to each view's targets independently; pgt_withheld: fraction of

@@ -1,8 +1,10 @@
 """The real 4-camera Pose2Sim recording as unlabeled calibrated multi-view data, read through the
 bring-your-own path (configs/recording.py): P-GT from its 2D detections by confidence-weighted
-DLT, Base pre-trained on labeled data, then fine-tuned on the recording with L1 + 0.1 MVC;
-reports per view the P-GT reprojection error and the MVC disagreement before and after, and the
-agreement of the P-GT with the recording's own reader.
+DLT, robust by Pose2Sim's rule (config.pseudo_label.robust), Base pre-trained on labeled data,
+then fine-tuned on the recording with L1 + 0.1 MVC, once on that P-GT and once on the P-GT
+without the gate (run pose2sim_ungated: what the gate buys); reports per view the P-GT
+reprojection error and the MVC disagreement before and after, and the agreement of the P-GT
+with the recording's own reader.
 
   python launch.py --config=configs/pose2sim.py --workdir=runs/pose2sim
   python launch.py --config=configs/pose2sim.py:lifting --workdir=runs/pose2sim_lifting
@@ -15,7 +17,8 @@ images are both fine-tuned on and measured (no 3D exists there).
 ``:lifting``: the lifting model (Martinez et al.), Base trained on the real Human3.6M motion's
 2D with the detector-noise model and per-pose 2D normalisation (the recording's cameras differ
 from Human3.6M's), then fine-tuned on the recording's detections of all 100 video frames; the
-last half of the frames is held out of fine-tuning and reported apart.
+last half of the frames is held out of fine-tuning and reported apart. Seeds 0-4 (each its own
+Base), with seed-level paired comparisons of the held-out frames (mvssl.experiments.pose2sim).
 
 ``:metrabs``: the absolute model (MeTRAbs, README "Absolute 3D pose"), Base pre-trained on the
 embedded rendered data (run ``metrabs_base``), fine-tuned on the recording's crops with L1 to
@@ -54,11 +57,19 @@ def get_config(arg=None):
     return _metrabs(c)
   c.runs = default.ConfigDict(dict(
       base=c.runs.base,
-      pose2sim_ours=default.run('Fine-tuned (L1 + MVC)', 'integral', 'finetune',
-                                init_from='base', gt=False, pgt=True, mvc_frames='all', mvc=0.1,
-                                report='none', order=1)))
+      **_tuned('integral', 'base')))
   c.runs.base.label = 'Base'
   return c
+
+
+def _tuned(family, base):
+  """The fine-tuned runs from ``base``: on the (gated) P-GT, and on the P-GT without the robust
+  gate (pgt_from pseudo_label_ungated: what the gate buys)."""
+  tune = dict(init_from=base, gt=False, pgt=True, mvc_frames='all', mvc=0.1, report='none')
+  return dict(
+      pose2sim_ours=default.run('Fine-tuned (L1 + MVC)', family, 'finetune', order=1, **tune),
+      pose2sim_ungated=default.run('Fine-tuned, P-GT without the gate (L1 + MVC)', family,
+                                   'finetune', order=2, pgt_from='pseudo_label_ungated', **tune))
 
 
 def _lifting(c, shared):
@@ -78,11 +89,10 @@ def _lifting(c, shared):
       lift=default.schedule(6000, 64, 1e-3, warmup=0, decay='exponential', decay_rate=0.96,
                             decay_steps=300),
       finetune=default.schedule(300, 8, 2e-4, warmup=0)))
+  c.seeds = (0, 1, 2, 3, 4)
   c.runs = default.ConfigDict(dict(
       base=default.run('Base', 'lifting', 'lift', l1=0.0, l2=1.0, report='none', order=0),
-      pose2sim_ours=default.run('Fine-tuned (L1 + MVC)', 'lifting', 'finetune',
-                                init_from='base', gt=False, pgt=True, mvc_frames='all', mvc=0.1,
-                                report='none', order=1)))
+      **_tuned('lifting', 'base')))
   return c
 
 
@@ -93,7 +103,5 @@ def _metrabs(c):
   c.pose2sim.holdout_fraction = 0.5  # the last 50 never fine-tuned on
   c.runs = default.ConfigDict(dict(
       metrabs_base=default.run('Base', 'metrabs', 'pretrain_single', report='none', order=0),
-      metrabs_pose2sim=default.run('Fine-tuned (L1 + MVC)', 'metrabs', 'finetune',
-                                   init_from='metrabs_base', gt=False, pgt=True,
-                                   mvc_frames='all', mvc=0.1, report='none', order=1)))
+      **_tuned('metrabs', 'metrabs_base')))
   return c

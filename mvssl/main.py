@@ -109,6 +109,6 @@ def train_and_evaluate(config, workdir: str):
   if parallel.is_main_process():
     record_config(config, workdir)
     provenance.record(workdir, config.seeds or (config.seed,))
-  if config.seeds and config.experiment not in ('study', 'g_variants'):   # these run their own
+  if config.seeds and config.experiment not in ('study', 'g_variants', 'pose2sim'):   # own seeds
     return seeds.run(config, workdir, EXPERIMENTS[config.experiment])
   return EXPERIMENTS[config.experiment](config, workdir)

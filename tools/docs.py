@@ -303,10 +303,13 @@ def clones(a: str = 'default_clone_a', b: str = 'default_clone_b') -> str:
 
 def pose2sim(name: str, key: str = 'models') -> str:
   """The Pose2Sim recording's per-view table (pose2sim_results.json), fine-tuned or held-out
-  frames."""
+  frames; under the held-out one, the seed-level comparisons where the run had seeds."""
   from mvssl.experiments import pose2sim as p2s   # noqa: PLC0415
   out = load(name)
-  return '\n'.join(p2s.table(out, key, reproj=key == 'models')) + (
+  pairs = p2s.comparison_lines(out) if key == 'heldout_models' else []
+  pairs = ['', f'Paired over seeds {out["seeds"]} on these frames (a - b, mm; seed-level; Holm '
+           f'over the {len(pairs)} comparisons):', ''] + pairs if pairs else []
+  return '\n'.join(p2s.table(out, key, reproj=key == 'models') + pairs) + (
       f'\n\nSource: `docs/results/{name}.json` ({_short(out["provenance"])}).')
 
 

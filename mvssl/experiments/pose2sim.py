@@ -8,11 +8,18 @@ configs/pose2sim.py).
    reference: the report gives the agreement of the two (mm) and the reprojection error (px).
 2. The run table of configs/pose2sim.py: Base, the single-view model pre-trained on the embedded
    rendered data (run ``base``), then fine-tuned on the real crops with L = 1.0 * L1(P-GT) +
-   0.1 * MVC (run ``pose2sim_ours``).
-4. Report per view, before and after fine-tuning: P-GT reprojection error (px), MVC disagreement
+   0.1 * MVC (run ``pose2sim_ours``), and the same fine-tuned on the P-GT without the robust
+   gate (run ``pose2sim_ungated``, ``pgt_from`` pseudo_label_ungated): what the gate buys.
+3. Report per view, before and after fine-tuning: P-GT reprojection error (px), MVC disagreement
    (mean distance between this view's world prediction and the other views', mm) and the
-   distance of this view's prediction to the P-GT (mm). Writes pose2sim_results.{md,json,png}
-   and pgt_overlay.png (the P-GT reprojected onto one frame of every camera).
+   distance of this view's prediction to the (gated) P-GT over its valid joints (mm), the same
+   reference for every model. Writes pose2sim_results.{md,json,png} and pgt_overlay.png (the
+   P-GT reprojected onto one frame of every camera).
+4. With ``config.seeds``: once per seed in WORKDIR/seed_S, then every number as mean +- std over
+   seeds and seed-level paired comparisons (:func:`mvssl.stats.paired`; the recording is one
+   sequence, so only seeds are resampled) of the held-out frames: the P-GT without the gate
+   against with it, and the gated fine-tuning against Base, with Holm's correction over them
+   -> WORKDIR/pose2sim_results.{md,json,png}.
 """
 
 from __future__ import annotations
@@ -28,8 +35,10 @@ import numpy as np
 from mvssl import metrics
 from mvssl import parallel
 from mvssl import plots
+from mvssl import stats
 from mvssl.data import pose2sim as p2s
 from mvssl.data import render
+from mvssl.experiments import seeds as seeds_lib
 from mvssl.geometry import camera as camlib
 from mvssl.train import families
 from mvssl.train import pgt as pgt_lib
@@ -94,7 +103,26 @@ def reference_pgt(config):
 
 
 def run(config, workdir: str) -> dict:
-  """The Pose2Sim experiment (module docstring) in ``workdir``; returns the report's dict.
+  """The Pose2Sim experiment (module docstring) in ``workdir``, once per seed of
+  ``config.seeds`` when given (then their aggregate, :func:`aggregate`); returns the report's
+  dict (per-seed dicts for a stage short of the report)."""
+  if not config.seeds:
+    return run_one(config, workdir)
+  per_seed = {}
+  for s in config.seeds:
+    log.info('[seeds] seed %d of %s', s, tuple(config.seeds))
+    per_seed[int(s)] = run_one(seeds_lib.seed_config(config, workdir, s),
+                               os.path.join(workdir, f'seed_{s}'))
+  if config.stage not in ('all', 'evaluate'):
+    return per_seed
+  out = aggregate(per_seed)
+  if parallel.is_main_process():
+    _write(out, workdir)
+  return out
+
+
+def run_one(config, workdir: str) -> dict:
+  """The Pose2Sim experiment of one seed in ``workdir``; returns the report's dict.
 
   ``config.stage``: ``all``; ``build`` (the recording's dataset and its samples);
   ``pseudo_label`` (the P-GT alone, its report ``pgt/pgt_report.md`` and its agreement with the
@@ -119,6 +147,8 @@ def run(config, workdir: str) -> dict:
   agree = np.linalg.norm(pgt['pose_world'] - poses[frames], axis=-1)[both]
   n_tune = len(frames) - int(round(config.pose2sim.holdout_fraction * len(frames)))
   out = dict(views=names, frames=frames, tuning_frames=frames[:n_tune], models={},
+             runs=[dict(name=r.name, label=r.label, init_from=r.init_from, pgt=r.pgt,
+                        pgt_from=r.targets.source) for r in ctx.runs.values()],
              pgt_vs_reference_mm=dict(median=float(np.median(agree)) if agree.size else 0.0,
                                       max=float(np.max(agree)) if agree.size else 0.0),
              pgt_valid_share=float(np.mean(pgt['valid'])))
@@ -145,20 +175,30 @@ def run(config, workdir: str) -> dict:
   subsets = {'models': slice(0, n_tune)}
   if n_tune < len(frames):
     subsets['heldout_models'] = slice(n_tune, len(frames))
+  # Every model against the same reference: the gated P-GT's valid joints (a run trained on the
+  # ungated P-GT is measured where the gate trusts the triangulation).
+  valid = np.asarray(pgt['valid'], bool)
+  out['per_frame'] = {}
   for run in ctx.runs.values():
     family = families.FAMILIES[run.family]
     world = family.predict(trained[run.label], split, ctx.codec(run))      # [N, V, J, 3]
     ref = pgt['pose_world'] - (pgt['pose_world'][:, :1] if family.root_relative else 0.0)
     for key, rows in subsets.items():
       err = np.linalg.norm(world[rows] - ref[rows, None], axis=-1)                  # [n, V, J]
-      to_pgt = err.mean(axis=(0, 2))
-      dis = np.nanmean(np.asarray(metrics.view_disagreement(world[rows])), axis=0)     # [V]
+      ok = np.broadcast_to(valid[rows, None, :], err.shape)
+      frame_to_pgt = np.where(ok, err, 0.0).sum(-1) / np.maximum(ok.sum(-1), 1)     # [n, V]
+      frame_to_pgt = np.where(ok.any(-1), frame_to_pgt, np.nan)
+      frame_dis = np.asarray(metrics.view_disagreement(world[rows]))                   # [n, V]
+      to_pgt, dis = np.nanmean(frame_to_pgt, axis=0), np.nanmean(frame_dis, axis=0)     # [V]
       rows_out = {n: dict(mvc_disagreement_mm=float(dis[v]), mpjpe_to_pgt_mm=float(to_pgt[v]))
                   for v, n in enumerate(names)}
       if not family.root_relative:          # its world root: own (metrabs) or P-GT depth
+        root_ok = valid[rows, 0]
         for v, n in enumerate(names):
-          rows_out[n]['root_to_pgt_mm'] = float(err[:, v, 0].mean())
+          rows_out[n]['root_to_pgt_mm'] = float(err[root_ok, v, 0].mean())
       out.setdefault(key, {})[run.label] = rows_out
+      out['per_frame'][(key, run.label)] = dict(mvc_disagreement_mm=frame_dis,
+                                                mpjpe_to_pgt_mm=frame_to_pgt)
   if parallel.is_main_process():
     mid = frames[len(frames) // 2]
     files = recording.builder.adapter.files                   # None for a video recording
@@ -178,6 +218,73 @@ def _tuning_arrays(ctx, run, n_tune: int):
   return stages.training_arrays(ctx, run, unlabeled_frames=np.arange(n_tune))
 
 
+COMPARED = ('mvc_disagreement_mm', 'mpjpe_to_pgt_mm')
+_HEAD = ('views', 'frames', 'tuning_frames', 'runs', 'pgt_vs_reference_mm', 'pgt_valid_share',
+         'pgt_reprojection_px', 'pgt_reprojection_px_on_frames')
+
+
+def pairs(runs: list) -> list:
+  """(a, b) run labels compared (a - b): every fine-tuned run against the run it starts from,
+  and a run on the ungated P-GT against its gated twin (same start, pgt_from pseudo_label)."""
+  by_name = {r['name']: r for r in runs}
+  out = []
+  for r in runs:
+    if r['pgt'] and r['pgt_from'] == 'pseudo_label_ungated':
+      twin = next((t for t in runs if t['pgt'] and t['pgt_from'] == 'pseudo_label'
+                   and t['init_from'] == r['init_from']), None)
+      if twin is not None:
+        out.append((r['label'], twin['label']))
+    elif r['pgt'] and r['init_from'] in by_name:
+      out.append((r['label'], by_name[r['init_from']]['label']))
+  return out
+
+
+def aggregate(per_seed: dict) -> dict:
+  """The per-seed reports of :func:`run_one` over seeds: every number as {mean, std}, and
+  ``comparisons``: :func:`mvssl.stats.paired` of :func:`pairs` on the per-(frame, view) MVC
+  disagreement and distance to the P-GT (mm) of the held-out frames (the frames fine-tuned on
+  when none are held out), the recording one block; ``holm`` marks those that survive Holm's
+  correction over all of them."""
+  first = per_seed[min(per_seed)]
+  out = {k: first[k] for k in _HEAD}
+  out['seeds'] = sorted(per_seed)
+  for key in ('models', 'heldout_models'):
+    if key in first:
+      out[key] = {m: {n: {k: dict(zip(('mean', 'std'), stats.mean_std(
+          [r[key][m][n][k] for r in per_seed.values()]))) for k in first[key][m][n]}
+          for n in first['views']} for m in first[key]}
+  key = 'heldout_models' if 'heldout_models' in first else 'models'
+  comps = []
+  for a, b in pairs(first['runs']):
+    for metric in COMPARED:
+      errs = [(r['per_frame'][(key, a)][metric], r['per_frame'][(key, b)][metric])
+              for r in per_seed.values()]
+      p = stats.paired([e[0] for e in errs], [e[1] for e in errs],
+                       np.zeros(len(errs[0][0]), int))
+      comps.append(dict(a=a, b=b, metric=metric, frames_of=key, **p))
+  for c, keep in zip(comps, stats.holm([c['p'] for c in comps])):
+    c['holm'] = keep
+  out['comparisons'] = comps
+  return out
+
+
+def _mean(x) -> float:
+  """A number, or the mean of a {mean, std} over seeds."""
+  return x['mean'] if isinstance(x, dict) else x
+
+
+def _cell(x) -> str:
+  """One decimal, or mean +- std over seeds."""
+  return f'{x["mean"]:.1f} ± {x["std"]:.1f}' if isinstance(x, dict) else f'{x:.1f}'
+
+
+def comparison_lines(out) -> list:
+  """Markdown bullets of the seed-level comparisons (:func:`aggregate`)."""
+  names = dict(mvc_disagreement_mm='MVC disagreement', mpjpe_to_pgt_mm='distance to the P-GT')
+  return [f'- {c["a"]} - {c["b"]}, {names[c["metric"]]}: {report.interval(c, per_seed=True)} mm'
+          f'{" (Holm)" if c["holm"] else ""}' for c in out.get('comparisons', ())]
+
+
 def table(out, key, reproj=True):
   """Markdown lines: per view, the P-GT's reprojection error (with ``reproj``) and every model's
   MVC disagreement, distance to the P-GT (and its root's), from ``out[key]`` (mm, px)."""
@@ -195,8 +302,8 @@ def table(out, key, reproj=True):
               f'{out["pgt_reprojection_px_on_frames"][n]:.1f}'] if reproj else [])
     for m in labels:
       r = out[key][m][n]
-      cells += [f'{r["mvc_disagreement_mm"]:.1f}', f'{r["mpjpe_to_pgt_mm"]:.1f}']
-      cells += [f'{r["root_to_pgt_mm"]:.1f}'] if rooted[m] else []
+      cells += [_cell(r['mvc_disagreement_mm']), _cell(r['mpjpe_to_pgt_mm'])]
+      cells += [_cell(r['root_to_pgt_mm'])] if rooted[m] else []
     lines.append(f'| {n} | ' + ' | '.join(cells) + ' |')
   return lines
 
@@ -211,7 +318,8 @@ def _write(out, workdir):
            'this view\'s world prediction to the other views\'; to P-GT: mean joint distance '
            '(root-aligned for root-relative models; absolute for MeTRAbs, whose root is its own; '
            'the integral model\'s root depth is the P-GT\'s); root to P-GT: the world root\'s '
-           'distance (MRPE against the P-GT).',
+           'distance (MRPE against the P-GT); every model against the gated P-GT\'s valid '
+           'joints' + (f'; mean ± std over seeds {out["seeds"]}.' if 'seeds' in out else '.'),
            'P-GT read through the bring-your-own path vs the recording\'s own reader: median '
            f'{out["pgt_vs_reference_mm"]["median"]:.4f} mm, max '
            f'{out["pgt_vs_reference_mm"]["max"]:.4f} mm.', '']
@@ -221,9 +329,14 @@ def _write(out, workdir):
   if held:
     lines += ['', f'Held-out frames ({len(out["frames"]) - len(out["tuning_frames"])}), '
               'never fine-tuned on:', ''] + table(out, 'heldout_models', reproj=False)
+  if out.get('comparisons'):
+    lines += ['', 'Paired over seeds (a - b, mm; the recording is one sequence: seeds resampled, '
+              'seed-level t; * the interval excludes 0; Holm over the '
+              f'{len(out["comparisons"])} comparisons):', ''] + comparison_lines(out)
   text = '\n'.join(lines) + '\n'
-  report.write_files(workdir, 'pose2sim_results', text, out)
+  report.write_files(workdir, 'pose2sim_results', text,
+                     {k: v for k, v in out.items() if k != 'per_frame'})
   plots.grouped_bars(out['views'], {'MVC disagreement (mm)': {
-      m: [out['models'][m][n]['mvc_disagreement_mm'] for n in out['views']] for m in labels}},
-      os.path.join(workdir, 'pose2sim_results.png'))
+      m: [_mean(out['models'][m][n]['mvc_disagreement_mm']) for n in out['views']]
+      for m in labels}}, os.path.join(workdir, 'pose2sim_results.png'))
 

@@ -34,6 +34,7 @@ class Context:
     runs: the validated run table (:func:`mvssl.train.runs.table`), in dependency order.
     data: the experiment's splits (:class:`mvssl.data.sources.ExperimentData`), opened lazily.
     pgt: the P-GT once :func:`mvssl.train.stages.pseudo_label` has made or read it.
+    pgt_ungated: the same without the robust gate (``pseudo_label(ctx, gated=False)``).
   """
 
   def __init__(self, config, workdir: str):
@@ -46,7 +47,7 @@ class Context:
                                        num_threads=config.input.num_threads,
                                        validation_share=config.validation.share,
                                        validation_seed=config.validation.seed)
-    self.pgt = None
+    self.pgt = self.pgt_ungated = None
     self._truncated = {}
 
   def split(self, name: str) -> dict:
@@ -87,11 +88,12 @@ class Context:
     """The codec of the run's family for ``config.model`` (e.g. the heatmap codec, eq. 4-8)."""
     return families.FAMILIES[run.family].codec(self.config.model)
 
-  def pgt_path(self) -> str:
-    """P-GT file: pgt/pgt.npz, or pgt/pgt_<dataset build>.npz for a separate unlabeled dataset."""
-    if not self.data.separate_unlabeled:
-      return os.path.join(self.workdir, 'pgt', 'pgt.npz')
-    return os.path.join(self.workdir, 'pgt', f'pgt_{self.data.source("unlabeled").name}.npz')
+  def pgt_path(self, gated: bool = True) -> str:
+    """P-GT file: pgt/pgt.npz, or pgt/pgt_<dataset build>.npz for a separate unlabeled dataset;
+    ``gated=False``: the P-GT without the robust gate, pgt/pgt[_<build>]_ungated.npz."""
+    name = 'pgt' if not self.data.separate_unlabeled else \
+        f'pgt_{self.data.source("unlabeled").name}'
+    return os.path.join(self.workdir, 'pgt', name + ('' if gated else '_ungated') + '.npz')
 
   def new_state(self, run: runs_lib.Run, pretrained: bool = False) -> state_lib.TrainState:
     """A freshly initialised state of the run's network (seed config.seed + run.init_seed); with

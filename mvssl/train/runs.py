@@ -34,7 +34,7 @@ from mvssl.train import families
 
 REPORTS = ('column', 'below', 'none')
 MVC_FRAMES = ('none', 'all', 'unlabeled')
-PGT_FROM = ('pseudo_label', 'hidden_gt')
+PGT_FROM = ('pseudo_label', 'pseudo_label_ungated', 'hidden_gt')
 
 
 @dataclasses.dataclass(frozen=True)
@@ -42,7 +42,9 @@ class Targets:
   """What a run's unlabeled frames are trained toward (configs/default.py ``run``).
 
   Attributes:
-    source: 'pseudo_label' (config.pseudo_label's P-GT) | 'hidden_gt' (the split's own labels).
+    source: 'pseudo_label' (config.pseudo_label's P-GT) | 'pseudo_label_ungated' (the same P-GT
+      triangulated without the robust gate: every view whose score passes, robust.method none;
+      what the gate buys is measured against it) | 'hidden_gt' (the split's own labels).
     l1: whether they get the L1 term (False: MVC only; the root depth still comes from them).
     noise_mm: sigma (mm) of world noise per joint and coordinate, the same in every view.
     view_noise: sigma (heatmap units) of noise on each view's targets independently.

@@ -127,7 +127,7 @@ def training_arrays(ctx: Context, run, unlabeled_frames=None) -> dict:
       poses = _hidden_gt(ctx, unl, run)
       valid = np.ones(poses.shape[:2], bool)
     else:
-      pgt = pseudo_label(ctx)
+      pgt = pseudo_label(ctx, gated=t.source != 'pseudo_label_ungated')
       poses, valid = pgt['pose_world'], np.asarray(pgt['valid'], bool)
     # Every target is relative to the root joint: a frame without a valid root teaches nothing;
     # another rejected joint has L1 weight 0 (target_w), the rest of its frame still teaches.
@@ -192,7 +192,7 @@ def detections_views(d: dict, min_score: float):
   return kp[..., :2], w * d['view_valid'][..., None]
 
 
-def pseudo_label(ctx: Context) -> dict:
+def pseudo_label(ctx: Context, gated: bool = True) -> dict:
   """P-GT of the unlabeled split, normalised into every view (eq. 4-8) -> pgt/pgt.npz.
 
   ``config.pseudo_label.source``: 'model' (G, the run ``config.pseudo_label.run``) or
@@ -201,6 +201,10 @@ def pseudo_label(ctx: Context) -> dict:
   process 0 writes it, and ``samples/unlabeled_pgt.png``: the P-GT projected into a few frames'
   crops (:func:`draw_sample`).
 
+  ``gated=False``: the same P-GT triangulated without the robust gate (every view whose score
+  passes; ``robust.method`` none) -> pgt/pgt_ungated.npz, for runs with ``pgt_from``
+  pseudo_label_ungated (what the gate buys, measured).
+
   Returns:
     dict: pose_world [N, J, 3] mm, valid [N, J], target [N, V, J, 3], root_depth [N, V] mm,
     key [N], source, accuracy (JSON; against the hidden GT where the split has one).
@@ -208,9 +212,16 @@ def pseudo_label(ctx: Context) -> dict:
     ValueError: for a file of other frames or another source; FloatingPointError for
       non-finite P-GT.
   """
+  if not gated:
+    if ctx.pgt_ungated is None:
+      cfg = ctx.config.pseudo_label.copy_and_resolve_references()
+      with cfg.unlocked():
+        cfg.robust.update(method='none', temporal_mm=0.0)
+      ctx.pgt_ungated = _pseudo_label(ctx, cfg, ctx.pgt_path(gated=False))
+    return ctx.pgt_ungated
   if ctx.pgt is not None:
     return ctx.pgt
-  ctx.pgt = _pseudo_label(ctx)
+  ctx.pgt = _pseudo_label(ctx, ctx.config.pseudo_label, ctx.pgt_path())
   draw_sample(ctx, ctx.split('unlabeled'), 'unlabeled_pgt', poses=ctx.pgt['pose_world'],
               label=f'P-GT ({ctx.config.pseudo_label.source})')
   return ctx.pgt
@@ -234,10 +245,8 @@ def read_pgt(path: str) -> dict:
   return out
 
 
-def _pseudo_label(ctx: Context) -> dict:
-  path = ctx.pgt_path()
+def _pseudo_label(ctx: Context, cfg, path: str) -> dict:
   d = ctx.split('unlabeled')
-  cfg = ctx.config.pseudo_label
   keys = np.array([f'{s}/{q}/{f}' for s, q, f in zip(d['subject'], d['sequence'], d['frame'])])
   settings = pgt_lib.settings(cfg)
   if os.path.exists(path):

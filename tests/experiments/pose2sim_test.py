@@ -89,29 +89,51 @@ class Pose2SimLiftingTest(chex.TestCase):
     config.log_every, config.save_every = 2, 3
     for s in config.schedules.values():
       s.update(steps=4, batch_size=4)
+    config.seeds = (0, 1)
     with mock.patch.object(stages, 'train', wraps=stages.train) as spy:
       out = main.train_and_evaluate(config, tmp)
+    self.assertEqual(out['seeds'], [0, 1])
     self.assertEqual(out['frames'], list(range(12)))                  # video frames, every one
     self.assertEqual(out['tuning_frames'], list(range(6)))
+    labels = {'Base', 'Fine-tuned (L1 + MVC)', 'Fine-tuned, P-GT without the gate (L1 + MVC)'}
     for key in ('models', 'heldout_models'):
-      self.assertEqual(set(out[key]), {'Base', 'Fine-tuned (L1 + MVC)'})
+      self.assertEqual(set(out[key]), labels)
       for per_view in out[key].values():
         self.assertEqual(set(per_view), {'cam01', 'cam02', 'cam03', 'cam04'})
-        self.assertTrue(all(np.isfinite(r['mpjpe_to_pgt_mm']) for r in per_view.values()))
+        for r in per_view.values():                                   # mean +- std over seeds
+          self.assertTrue(np.isfinite(r['mpjpe_to_pgt_mm']['mean']))
+          self.assertGreaterEqual(r['mvc_disagreement_mm']['std'], 0.0)
     self.assertLess(out['pgt_vs_reference_mm']['max'], 1.0)
+    # Paired over the 2 seeds on the held-out frames: gated fine-tune - Base, ungated - gated.
+    pairs = {(c['a'], c['b'], c['metric']) for c in out['comparisons']}
+    self.assertEqual(len(pairs), 4)
+    self.assertIn(('Fine-tuned, P-GT without the gate (L1 + MVC)', 'Fine-tuned (L1 + MVC)',
+                   'mpjpe_to_pgt_mm'), pairs)
+    for c in out['comparisons']:
+      self.assertEqual((c['seeds'], c['blocks'], c['frames_of']), (2, 1, 'heldout_models'))
+      self.assertEqual(len(c['per_seed']), 2)
     md = open(os.path.join(tmp, 'pose2sim_results.md')).read()
     self.assertIn('Held-out frames (6), never fine-tuned on', md)
-    # The fine-tune saw the first 6 frames only, with their P-GT.
+    self.assertIn('Paired over seeds', md)
+    self.assertNotIn('per_frame', json.load(open(os.path.join(tmp, 'pose2sim_results.json'))))
+    # The fine-tunes saw the first 6 frames only, with their P-GT: gated (Pose2Sim's rule) for
+    # one, the plain DLT of every view for the other.
     arrays = {c.args[1]: c.kwargs['arrays'] for c in spy.call_args_list}
     self.assertIsNone(arrays['base'])
-    # The P-GT folder also holds its report (.md/.json); the arrays are the .npz.
-    (name,) = [n for n in os.listdir(os.path.join(tmp, 'pgt')) if n.endswith('.npz')]
-    pgt = np.load(os.path.join(tmp, 'pgt', name))
-    tuned = arrays['pose2sim_ours']
-    self.assertEqual(len(tuned['pose_3d']), 6)
-    np.testing.assert_allclose(tuned['pose_3d'], pgt['pose_world'][:6])
-    rows = [json.loads(x) for x in open(os.path.join(tmp, 'pose2sim_ours', 'metrics.jsonl'))]
-    self.assertEqual(rows[-1]['step'], 4)
+    pgt_dir = os.path.join(tmp, 'seed_1', 'pgt')
+    names = sorted(n for n in os.listdir(pgt_dir) if n.endswith('.npz'))
+    self.assertEqual(len(names), 2)
+    gated, plain = (np.load(os.path.join(pgt_dir, n)) for n in
+                    (names[0], next(n for n in names if n.endswith('_ungated.npz'))))
+    self.assertEqual(json.loads(str(gated['settings']))['robust']['method'], 'pose2sim')
+    self.assertEqual(json.loads(str(plain['settings']))['robust']['method'], 'none')
+    self.assertGreaterEqual(plain['valid'].mean(), gated['valid'].mean())
+    for run, pgt in (('pose2sim_ours', gated), ('pose2sim_ungated', plain)):
+      self.assertEqual(len(arrays[run]['pose_3d']), 6)
+      np.testing.assert_allclose(arrays[run]['pose_3d'], pgt['pose_world'][:6])
+      rows = [json.loads(x) for x in
+              open(os.path.join(tmp, 'seed_1', run, 'metrics.jsonl'))]
+      self.assertEqual(rows[-1]['step'], 4)
 
 
 class Pose2SimMetrabsTest(chex.TestCase):
@@ -126,7 +148,8 @@ class Pose2SimMetrabsTest(chex.TestCase):
     config.model.absolute.warmup = 2
     out = main.train_and_evaluate(config, tmp)
     self.assertEqual(out['tuning_frames'], out['frames'][:4])          # half held out
-    self.assertEqual(set(out['models']), {'Base', 'Fine-tuned (L1 + MVC)'})
+    self.assertEqual(set(out['models']), {'Base', 'Fine-tuned (L1 + MVC)',
+                                          'Fine-tuned, P-GT without the gate (L1 + MVC)'})
     # Each view's own absolute prediction is scored against the P-GT (joints and root), finite.
     for per_view in list(out['models'].values()) + list(out['heldout_models'].values()):
       self.assertEqual(set(per_view), {'cam01', 'cam02', 'cam03', 'cam04'})
@@ -136,6 +159,6 @@ class Pose2SimMetrabsTest(chex.TestCase):
     md = open(os.path.join(tmp, 'pose2sim_results.md')).read()
     self.assertIn('Fine-tuned (L1 + MVC) root to P-GT (mm)', md)
     # The fine-tune trained on the recording's camera-frame P-GT from the Base's weights.
-    rows = [json.loads(x) for x in open(os.path.join(tmp, 'metrabs_pose2sim', 'metrics.jsonl'))]
+    rows = [json.loads(x) for x in open(os.path.join(tmp, 'pose2sim_ours', 'metrics.jsonl'))]
     self.assertEqual(rows[-1]['step'], 4)
     self.assertIn('labs', rows[-1])

@@ -25,7 +25,7 @@ class RunTableTest(chex.TestCase):
     config.pseudo_label.source = 'detections'
     self.assertEqual(runs.dependencies(runs.table(config)['ours'], config.pseudo_label),
                      ['base'])
-    self.assertEqual(list(runs.table(pose2sim_config.get_config())), ['base', 'pose2sim_ours'])
+    self.assertEqual(list(runs.table(pose2sim_config.get_config())), ['base', 'pose2sim_ours', 'pose2sim_ungated'])
 
   def test_order_breaks_ties_and_a_dependency_wins_over_order(self):
     config = default.get_config()
