@@ -134,7 +134,8 @@ def schedule(steps, batch_size, lr, warmup=50, decay='cosine', decay_rate=0.96,
 
 def run(label, family, schedule, *, init_from='', init_seed=0, gt=True, pgt=False,
         mvc_frames='none', l1=1.0, mvc=0.0, mm_3d=0.0, l2=0.0, report='column', order=0,
-        mvc_form='normalised', mvc_unit='codec', mvc_routing='both', pgt_from='pseudo_label',
+        mvc_form='normalised', mvc_unit='codec', mvc_routing='both', mvc_samples=8,
+        pgt_from='pseudo_label',
         pgt_l1=True, pgt_noise_mm=0.0, pgt_view_noise=0.0, pgt_withheld=0.0, noise_seed=0,
         unlabeled_share=0.0, root_from='') -> ConfigDict:
   """A row of the run table (mvssl.train.runs): one trained model.
@@ -150,7 +151,8 @@ def run(label, family, schedule, *, init_from='', init_seed=0, gt=True, pgt=Fals
   L_MVC (mvssl.losses): mvc_form normalised | literal (eq. 9 as printed: ordered pairs, L1 norm);
   mvc_unit codec (the L1 term's: depth bins) | mm; mvc_routing one of mvssl.losses.MVC_ROUTINGS
   (both | consensus | depth_only | root_relative | scale_anchored | median | reprojection |
-  uncertainty; the last two need family integral).
+  uncertainty; reprojection needs family integral, uncertainty integral (the heatmaps' spreads)
+  or lifting (the spread over mvc_samples dropout samples of the network, drawn each step)).
 
   The unlabeled frames' targets (the reproduction study; integral family for the per-view ones):
   pgt_from pseudo_label (config.pseudo_label's P-GT) | pseudo_label_ungated (the same without
@@ -174,7 +176,8 @@ def run(label, family, schedule, *, init_from='', init_seed=0, gt=True, pgt=Fals
                            pgt_view_noise=pgt_view_noise, pgt_withheld=pgt_withheld,
                            noise_seed=noise_seed, unlabeled_share=unlabeled_share)),
       weights=ConfigDict(dict(l1=l1, mvc=mvc, mm_3d=mm_3d, l2=l2)),
-      mvc_loss=ConfigDict(dict(form=mvc_form, unit=mvc_unit, routing=mvc_routing)),
+      mvc_loss=ConfigDict(dict(form=mvc_form, unit=mvc_unit, routing=mvc_routing,
+                               samples=mvc_samples)),
       report=report, order=order, root_from=root_from))
 
 

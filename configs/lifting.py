@@ -21,8 +21,9 @@ four official cameras):
            the labeled sequences held out as the validation split (config.validation).
   c        the harder split: labeled S1 only, unlabeled S5,S6,S7,S8; otherwise as b.
   b_forms, c_forms
-           b or c plus the forms of L_MVC without the trivial minimum that act on world poses
-           (FORMS: scale-anchored, consensus target, geometric-median target; mvssl.losses) at
+           b or c plus the forms of L_MVC without the trivial minimum that a lifting model can
+           take (FORMS: scale-anchored, consensus target, geometric-median target, uncertainty-
+           routed by the spread over dropout samples; mvssl.losses) at
            the paper's lambda 0.1, every seed, each paired with L1-only and with Ours. In the
            workdir of b or c the runs already trained there are reused.
 
@@ -34,11 +35,13 @@ import os
 from configs import default
 
 PROTOCOLS = ('a', 'a_noisy', 'b', 'c', 'b_forms', 'c_forms')
-# (run name, mvc_loss.routing, label): the forms of L_MVC a lifting model can train with (the
-# heatmap routings reprojection and uncertainty need the image model's heatmaps)
+# (run name, mvc_loss.routing, label): the forms of L_MVC a lifting model can train with
+# (reprojection needs the image model's heatmaps; uncertainty takes the spread of the network's
+# prediction over dropout samples, mvc_loss.samples of them each step)
 FORMS = (('ours_scale', 'scale_anchored', 'Ours, scale-anchored'),
          ('ours_consensus', 'consensus', 'Ours, consensus target'),
-         ('ours_median', 'median', 'Ours, geometric-median target'))
+         ('ours_median', 'median', 'Ours, geometric-median target'),
+         ('ours_uncertainty', 'uncertainty', 'Ours, uncertainty-routed (dropout)'))
 
 
 def _lift_schedule(steps):

@@ -55,7 +55,9 @@ in this project: the paper's form pays for agreement with a smaller pose):
   fixed; it takes: the residual in its own camera axes weighted by its share of its own
   uncertainty, ``mean_a 3 sigma_c,a / sum_a' sigma_c,a' |R_c (X_c - sg(T_c))|_a`` (held fixed).
   A view's sharp lateral coordinates teach a neighbour's unsure depth, not the reverse. With
-  equal isotropic spreads it is ``consensus``.
+  equal isotropic spreads it is ``consensus``. A model without heatmaps passes its spreads in mm
+  (``sigma_mm``): the lifting network's, the standard deviation of its camera-frame prediction
+  over dropout samples (Monte-Carlo dropout, Gal & Ghahramani, ICML 2016).
 
 A symmetric stop-gradient over ordered pairs, ``|X_c - sg(X_c')| + |X_c' - sg(X_c)|``, has exactly
 ``both``'s gradient: a weight change, not a routing, so it is not offered.
@@ -87,10 +89,12 @@ MVC_UNITS = ('codec', 'mm')
 class MvcOptions(NamedTuple):
   """Which L_MVC a run trains with (module docstring): form (normalised | literal), unit (codec:
   the L1 term's unit, depth bins for the heatmap codec | mm), routing (one of
-  :data:`MVC_ROUTINGS`)."""
+  :data:`MVC_ROUTINGS`), samples (dropout samples of a lifting network's spread under
+  'uncertainty')."""
   form: str = 'normalised'
   unit: str = 'codec'
   routing: str = 'both'
+  samples: int = 8
 
   def unit_mm(self, codec) -> float:
     """mm per loss unit: the codec's (``codec.unit_mm``) or 1."""
@@ -310,7 +314,8 @@ def spread_mm(codec, cams: camlib.Camera, world: jax.Array, spread: jax.Array) -
 def mvc_loss(codec, cams: camlib.Camera, pred: jax.Array, root_depth: jax.Array, *,
              unit_mm: float = 1.0, view_mask: jax.Array | None = None,
              weight: jax.Array | None = None, form: str = 'normalised',
-             routing: str = 'both', root: int = 0, spread: jax.Array | None = None) -> jax.Array:
+             routing: str = 'both', root: int = 0, spread: jax.Array | None = None,
+             sigma_mm: jax.Array | None = None) -> jax.Array:
   """Multi-view consistency loss (paper eq. 9) over a batch of multi-view samples.
 
   Args:
@@ -326,12 +331,15 @@ def mvc_loss(codec, cams: camlib.Camera, pred: jax.Array, root_depth: jax.Array,
     root: the root joint (root_relative, scale_anchored).
     spread: [B, V, J, 3] the standard deviation of each heatmap marginal (x, y cells; z bins),
       for routing 'uncertainty' (:func:`mvssl.ops.soft_argmax.soft_argmax_3d_spread`).
+    sigma_mm: [B, V, J, 3] each view's standard deviation along its own camera axes (mm, > 0),
+      for routing 'uncertainty' on a codec without heatmaps (the lifting network's spread over
+      dropout samples, :func:`mvssl.train.lifting_family.dropout_sigma`); held fixed.
   Returns:
     [] loss; 'reprojection' in the codec's x, y cells (``unit_mm`` must be the codec's).
   Raises:
-    ValueError: for an unknown form or routing, 'reprojection' or 'uncertainty' with a codec
-      whose x, y are not image cells, 'reprojection' with a unit other than the codec's, or
-      'uncertainty' without ``spread``.
+    ValueError: for an unknown form or routing, 'reprojection' with a codec whose x, y are not
+      image cells or a unit other than the codec's, or 'uncertainty' without ``sigma_mm`` and
+      without ``spread`` of a heatmap codec.
   """
   chex.assert_rank(pred, 4)
   if form not in MVC_FORMS or routing not in MVC_ROUTINGS:
@@ -342,7 +350,8 @@ def mvc_loss(codec, cams: camlib.Camera, pred: jax.Array, root_depth: jax.Array,
   world = codec.decode_batch(cams, pred, root_depth)                  # [B, V, J, 3] mm
   if view_mask is None:
     view_mask = jnp.ones(pred.shape[:2], bool)
-  if routing in HEATMAP_ROUTINGS and not isinstance(codec, HeatmapCodec):
+  given_sigma = routing == 'uncertainty' and sigma_mm is not None
+  if routing in HEATMAP_ROUTINGS and not isinstance(codec, HeatmapCodec) and not given_sigma:
     raise ValueError(f'mvc_loss: routing {routing!r} needs a heatmap codec (image x, y in cells), '
                      f'got {type(codec).__name__}')
   if routing == 'reprojection':
@@ -352,10 +361,11 @@ def mvc_loss(codec, cams: camlib.Camera, pred: jax.Array, root_depth: jax.Array,
     per = jax.vmap(lambda c, p, w, m: reprojection_l1(codec, c, p, w, m, form=form))(
         cams, pred, world, view_mask)
   elif routing == 'uncertainty':
-    if spread is None:
+    if spread is None and sigma_mm is None:
       raise ValueError("mvc_loss: routing 'uncertainty' needs spread, the heatmaps' marginal "
-                       'standard deviations (soft_argmax_3d_spread)')
-    sigma = spread_mm(codec, cams, jax.lax.stop_gradient(world), spread)
+                       'standard deviations (soft_argmax_3d_spread), or sigma_mm')
+    sigma = jax.lax.stop_gradient(sigma_mm) if given_sigma else spread_mm(
+        codec, cams, jax.lax.stop_gradient(world), spread)
     per = jax.vmap(lambda w, s, r, m: uncertainty_l1(w, s, r, m, form=form))(
         world, sigma, cams.R, view_mask) / unit_mm
   else:

@@ -91,18 +91,20 @@ class LiftingNet(nnx.Module):
     keep = jax.random.bernoulli(key, 1.0 - self.dropout, x.shape)
     return jnp.where(keep, x / (1.0 - self.dropout), 0.0)
 
-  def raw(self, kp: jax.Array, train: bool = False, key=None) -> jax.Array:
-    """kp [B, J, 2] px -> normalised output [B, 3(J-1)]."""
+  def raw(self, kp: jax.Array, train: bool = False, key=None, sample: bool = False) -> jax.Array:
+    """kp [B, J, 2] px -> normalised output [B, 3(J-1)]. ``sample``: one Monte-Carlo dropout
+    draw (dropout from ``key``, BatchNorm on its running statistics, which it leaves unchanged)."""
     keys = [None] * (1 + len(self.layers)) if key is None else \
         list(jax.random.split(key, 1 + len(self.layers)))
+    drop = train or sample
     x = (self.inputs(kp) - self.in_mean.value) / self.in_std.value
-    x = self._drop(nnx.relu(self.inp_bn(self.inp(x), use_running_average=not train)), train,
+    x = self._drop(nnx.relu(self.inp_bn(self.inp(x), use_running_average=not train)), drop,
                    keys[0])
     for i in range(0, len(self.layers), 2):
       h = x
       for k in (i, i + 1):
         h = self._drop(nnx.relu(self.bns[k](self.layers[k](h), use_running_average=not train)),
-                       train, keys[1 + k])
+                       drop, keys[1 + k])
       x = x + h
     return self.out(x)
 

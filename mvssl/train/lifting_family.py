@@ -3,7 +3,8 @@ codec (:mod:`mvssl.geometry.root_relative`): 2D joints in, the root-relative cam
 
 Loss of a lifting run: ``l1 * L1 (mm) + l2 * MSE (normalised outputs, the paper's loss) + mvc *
 L_MVC (mm)``; L_MVC compares the views' predictions rotated into world orientation (R^T), so it
-needs no root depth. Dropout draws from the step's ``rng``.
+needs no root depth. Dropout draws from the step's ``rng``; under the 'uncertainty' routing each
+view's spread is that of its prediction over dropout samples (:func:`dropout_sigma`).
 """
 
 from __future__ import annotations
@@ -23,10 +24,30 @@ def _flat(x):
   return x.reshape((-1,) + x.shape[2:])
 
 
+SIGMA_FLOOR_MM = 1.0   # added in quadrature: the root (0 in every draw) and no dropout get it
+
+
+def dropout_sigma(model, kp: jax.Array, rng, samples: int) -> jax.Array:
+  """Per-joint, per-axis uncertainty of the lifting network for L_MVC's 'uncertainty' routing:
+  the standard deviation of its camera-frame root-relative prediction over ``samples``
+  Monte-Carlo dropout draws (Gal & Ghahramani, ICML 2016; BatchNorm on its running statistics),
+  held fixed, ``sqrt(var + SIGMA_FLOOR_MM^2)``.
+
+  model: LiftingNet; kp [N, J, 2] px; rng: PRNG key (None: no draws, every sigma the floor);
+  samples >= 2 -> [N, J, 3] mm along the camera's x, y, z.
+  """
+  if rng is None:
+    return jnp.full(kp.shape[:-1] + (3,), SIGMA_FLOOR_MM, jnp.float32)
+  draws = jnp.stack([model.from_raw(model.raw(kp, key=k, sample=True))
+                     for k in jax.random.split(rng, samples)])                 # [S, N, J, 3]
+  return jnp.sqrt(jnp.var(jax.lax.stop_gradient(draws), axis=0) + SIGMA_FLOOR_MM ** 2)
+
+
 def lifting_loss(model, batch, codec, weights, rng=None, mvc_options=losses.MvcOptions()):
   """The loss of a lifting run on a batch: keypoints_2d [b, V, J, 3], cams [b, V], view_valid,
   pose_3d [b, J, 3] world mm, l1_w / mvc_w [b]; L_MVC as ``mvc_options`` says ('depth_only'
-  moves the lifted depths only). -> (loss, {l1, l2, mvc})."""
+  moves the lifted depths only; 'uncertainty' weighs by :func:`dropout_sigma`, drawn with a key
+  folded from ``rng``). -> (loss, {l1, l2, mvc})."""
   b, v, j = batch['keypoints_2d'].shape[:3]
   raw = model.raw(_flat(batch['keypoints_2d'][..., :2]), train=True, key=rng)  # [b*v, 3(J-1)]
   pred = model.from_raw(raw).reshape(b, v, j, 3)                               # mm
@@ -38,10 +59,15 @@ def lifting_loss(model, batch, codec, weights, rng=None, mvc_options=losses.MvcO
   wj = jnp.broadcast_to(w, (b, v, j)).reshape(b * v, j)
   wj = jnp.delete(wj, model.root, axis=1, assume_unique_indices=True)         # non-root joints
   l2 = jnp.sum(err * wj) / jnp.maximum(jnp.sum(wj), 1.0)
+  sigma = None
+  if mvc_options.routing == 'uncertainty':
+    key = None if rng is None else jax.random.fold_in(rng, 1)
+    sigma = dropout_sigma(model, _flat(batch['keypoints_2d'][..., :2]), key,
+                          mvc_options.samples).reshape(b, v, j, 3)
   mvc = losses.mvc_loss(codec, batch['cams'], pred, root_depth,
                         unit_mm=mvc_options.unit_mm(codec), weight=batch['mvc_w'],
                         view_mask=batch['view_valid'], form=mvc_options.form,
-                        routing=mvc_options.routing)
+                        routing=mvc_options.routing, sigma_mm=sigma)
   loss = losses.total_loss(l1, mvc, l1_weight=weights.l1, mvc_weight=weights.mvc)
   return loss + weights.l2 * l2, dict(l1=l1, l2=l2, mvc=mvc)
 

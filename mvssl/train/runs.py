@@ -103,10 +103,18 @@ def _row(name: str, r, schedules) -> Run:
                                 ('routing', r.mvc_loss.routing, losses.MVC_ROUTINGS)):
     if value not in allowed:
       raise ValueError(f'{where}.mvc_loss.{field} must be one of {allowed}, got {value!r}')
+  samples = r.mvc_loss.get('samples', 8)
+  if isinstance(samples, bool) or not isinstance(samples, int) or samples < 2:
+    raise ValueError(f'{where}.mvc_loss.samples must be an integer >= 2 (dropout samples of the '
+                     f'spread), got {samples!r}')
   routing = r.mvc_loss.routing
-  if routing in losses.HEATMAP_ROUTINGS and r.family != 'integral':
+  # 'uncertainty' takes the heatmaps' marginal spreads, or the lifting network's over dropout
+  if routing in losses.HEATMAP_ROUTINGS and r.family != 'integral' and not (
+      routing == 'uncertainty' and r.family == 'lifting'):
     raise ValueError(f'{where}.mvc_loss.routing {routing!r} needs the heatmaps of family '
-                     f'integral (image x, y in cells), got family {r.family!r}')
+                     f'integral (image x, y in cells)' +
+                     (' or the dropout samples of family lifting' if routing == 'uncertainty'
+                      else '') + f', got family {r.family!r}')
   if routing == 'reprojection' and r.mvc_loss.unit != 'codec':
     raise ValueError(f"{where}.mvc_loss.routing 'reprojection' compares image x, y in heatmap "
                      f"cells: it needs unit 'codec', got {r.mvc_loss.unit!r}")
@@ -143,7 +151,8 @@ def _row(name: str, r, schedules) -> Run:
                                           mm_3d=float(r.weights.mm_3d), l2=float(r.weights.l2)),
              report=r.report, order=int(r.order),
              mvc=losses.MvcOptions(form=r.mvc_loss.form, unit=r.mvc_loss.unit,
-                                   routing=r.mvc_loss.routing),
+                                   routing=r.mvc_loss.routing,
+                                   samples=int(r.mvc_loss.get('samples', 8))),
              targets=Targets(source=d.pgt_from, l1=bool(d.pgt_l1),
                              noise_mm=float(d.pgt_noise_mm), view_noise=float(d.pgt_view_noise),
                              withheld=float(d.pgt_withheld), seed=int(d.noise_seed)),
