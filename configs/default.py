@@ -157,13 +157,13 @@ def run(label, family, schedule, *, init_from='', init_seed=0, gt=True, pgt=Fals
   The unlabeled frames' targets (the reproduction study; integral family for the per-view ones):
   pgt_from pseudo_label (config.pseudo_label's P-GT) | pseudo_label_ungated (the same without
   the robust gate: plain DLT of every view whose score passes) | hidden_gt (the unlabeled split's
-  own 3D labels: a diagnosis, never a method); pgt_l1: False = no L1 on them (MVC only, the root depth
-  still from the targets); pgt_noise_mm: Gaussian sigma (mm, per world coordinate and joint) of
-  noise added to the world pose, the same in every view; pgt_view_noise: sigma (heatmap cells /
-  depth bins) of noise added to each view's targets independently; pgt_withheld: fraction of
-  (view, joint) targets given no L1; noise_seed: fixes the noise and withheld targets per frame
-  (not the model seed). unlabeled_share: fraction of the training draws that are unlabeled
-  frames (0 = in proportion to the frame counts).
+  own 3D labels: a diagnosis, never a method); pgt_l1: False = no L1 on them (MVC only, the root
+  depth still from the targets); pgt_noise_mm: Gaussian sigma (mm, per world coordinate and
+  joint) of noise added to the world pose, the same in every view; pgt_view_noise: sigma
+  (heatmap cells / depth bins) of noise added to each view's targets independently; pgt_withheld:
+  fraction of (view, joint) targets given no L1; noise_seed: fixes the noise and withheld targets
+  per frame (not the model seed). unlabeled_share: fraction of the training draws that are
+  unlabeled frames (0 = in proportion to the frame counts).
 
   root_from: integral runs only: a rootnet run; the run is evaluated twice, with the GT's root
   depth and with that run's predicted ones (reported as '<label> + <RootNet label>'; 3DMPPE's

@@ -465,6 +465,7 @@ BLOCKS = {
     'lifting_c_forms.decomposition': lambda: seeds_decomposition('lifting_c_forms'),
     'lifting_c_forms.pairs': lambda: seeds_pairs('lifting_c_forms'),
     'study_mvc_forms.table': lambda: study_table('study_mvc_forms'),
+    'study_incomplete.table': lambda: study_table('study_incomplete'),
     'absolute.table': absolute_table,
     'absolute.pairs': lambda: seeds_pairs('absolute'),
     'g_multiplier.table': g_variants,

@@ -25,7 +25,8 @@ class RunTableTest(chex.TestCase):
     config.pseudo_label.source = 'detections'
     self.assertEqual(runs.dependencies(runs.table(config)['ours'], config.pseudo_label),
                      ['base'])
-    self.assertEqual(list(runs.table(pose2sim_config.get_config())), ['base', 'pose2sim_ours', 'pose2sim_ungated'])
+    self.assertEqual(list(runs.table(pose2sim_config.get_config())),
+                     ['base', 'pose2sim_ours', 'pose2sim_ungated'])
 
   def test_order_breaks_ties_and_a_dependency_wins_over_order(self):
     config = default.get_config()
@@ -95,3 +96,21 @@ class RunTableTest(chex.TestCase):
     self.assertEqual(runs.describe(table['multi'], s.pretrain_multi),
                      f'G: algebraic model, {s.pretrain_multi.steps} steps from scratch on GT, '
                      'L = 1 2D L1 + 0.01 3D L1 (mm)')
+
+
+class StudyFormsIncompleteTest(chex.TestCase):
+
+  def test_every_form_under_each_setting_is_paired_with_that_settings_l1_only(self):
+    config = study_config.get_config('forms_incomplete')
+    table = runs.table(config)
+    self.assertNotIn('ours', table)
+    for tag, _, kw in study_config.INCOMPLETE:
+      l1 = table[f'l1_{tag}']
+      self.assertEqual((l1.targets.withheld, l1.targets.view_noise, l1.weights.mvc),
+                       (kw.get('pgt_withheld', 0.0), kw.get('pgt_view_noise', 0.0), 0.0))
+      for name, routing, _ in study_config.FORMS:
+        r = table[f'{name}_{tag}']
+        self.assertEqual((r.mvc.routing, r.weights.mvc, r.targets), (routing, 0.1, l1.targets))
+        self.assertIn((f'{name}_{tag}', f'l1_{tag}'), config.study.pairs)
+    self.assertEqual(set(config.study.all_seeds),
+                     {'base_gt', 'l1_only', 'l1_h30', 'ours_h30', 'l1_vn25', 'ours_vn25'})
