@@ -351,6 +351,12 @@ def g_variants(name: str = 'g_multiplier') -> str:
                                                    'ours_mpjpe')) +
         f' | {_delta_cell(d) if d else "reference"} |')
   chosen = out['variants'][out['chosen']]['label'] if out.get('chosen') else 'none'
+  per = [f'{r["label"]} ' + ' / '.join(f'{r["per_seed"][str(s)]["g_val_mpjpe"]:.1f}'
+                                       for s in out['seeds'])
+         for r in out['variants'].values() if 'per_seed' in r]
+  if per:
+    lines += ['', f'G MPJPE on the validation split at seeds {", ".join(map(str, out["seeds"]))} '
+              '(mm): ' + '; '.join(per) + '.']
   lines += ['', f'{len(out["seeds"])} seeds, mm. Chosen on the validation split: **{chosen}**. '
             f'Source: `docs/results/{name}.json` ({_short(out["provenance"])}).']
   return '\n'.join(lines)
