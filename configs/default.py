@@ -256,6 +256,7 @@ def get_config(arg=None):
   c.pose2sim = ConfigDict()  # the pose2sim experiment (configs/pose2sim.py)
   # fraction of the recording's frames (the last ones) kept out of fine-tuning, reported apart
   c.pose2sim.holdout_fraction = 0.0
+  c.pose2sim.results = 'pose2sim_results'   # the report's files: WORKDIR/<results>.{md,json,png}
 
   c.pseudo_label = p = ConfigDict()
   p.source = 'model'         # model (G) | detections (DLT of the dataset's 2D detections)

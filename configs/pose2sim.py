@@ -20,6 +20,14 @@ from Human3.6M's), then fine-tuned on the recording's detections of all 100 vide
 last half of the frames is held out of fine-tuning and reported apart. Seeds 0-4 (each its own
 Base), with seed-level paired comparisons of the held-out frames (mvssl.experiments.pose2sim).
 
+``:lifting_forms``: as ``:lifting``, with L1-only and the forms of L_MVC a lifting model takes
+(configs/lifting.py FORMS: scale-anchored, consensus, geometric median, uncertainty-routed by
+dropout) fine-tuned on the gated P-GT beside the paper's form, each paired over seeds with
+L1-only and with the paper's form; in the workdir of ``:lifting`` its Base and paper's-form runs
+are reused (only the new 300-step fine-tunes train):
+
+  python launch.py --config=configs/pose2sim.py:lifting_forms --workdir=runs/pose2sim_lifting
+
 ``:metrabs``: the absolute model (MeTRAbs, README "Absolute 3D pose"), Base pre-trained on the
 embedded rendered data (run ``metrabs_base``), fine-tuned on the recording's crops with L1 to
 each view's camera-frame P-GT + 0.1 MVC of the views' own absolute poses, on the first 50 of the
@@ -33,15 +41,16 @@ The recording is read from $MVSSL_SHARED_DATA/pose2sim_balancing (default ../sha
 import os
 
 from configs import default
+from configs import lifting as lifting_config
 
 
-ARGS = ('', 'lifting', 'metrabs')
+ARGS = ('', 'lifting', 'lifting_forms', 'metrabs')
 
 
 def get_config(arg=None):
-  """arg: '' (the image model), 'lifting' or 'metrabs'."""
+  """arg: '' (the image model), 'lifting', 'lifting_forms' or 'metrabs'."""
   if (arg or '') not in ARGS:
-    raise ValueError(f'configs/pose2sim.py:ARG must be empty, lifting or metrabs, got {arg!r}')
+    raise ValueError(f'configs/pose2sim.py:ARG must be empty or one of {ARGS[1:]}, got {arg!r}')
   c = default.get_config()
   c.title = 'mvssl on the Pose2Sim balancing recording'
   c.experiment = 'pose2sim'
@@ -53,6 +62,8 @@ def get_config(arg=None):
   c.schedules.finetune.update(steps=300, batch_size=4, lr=5e-4)
   if arg == 'lifting':
     return _lifting(c, shared)
+  if arg == 'lifting_forms':
+    return _lifting_forms(_lifting(c, shared))
   if arg == 'metrabs':
     return _metrabs(c)
   c.runs = default.ConfigDict(dict(
@@ -93,6 +104,26 @@ def _lifting(c, shared):
   c.runs = default.ConfigDict(dict(
       base=default.run('Base', 'lifting', 'lift', l1=0.0, l2=1.0, report='none', order=0),
       **_tuned('lifting', 'base')))
+  return c
+
+
+def _lifting_forms(c):
+  """The forms of L_MVC a lifting model takes (configs/lifting.py FORMS) as fine-tunes on the
+  gated P-GT at lambda 0.1, beside L1-only and the paper's form, from the same Base; each form
+  paired with L1-only and with the paper's form."""
+  c.title += ', forms of L_MVC'
+  c.pose2sim.results = 'pose2sim_forms'     # beside :lifting's pose2sim_results in its workdir
+  del c.runs['pose2sim_ungated']
+  tune = dict(init_from='base', gt=False, pgt=True, mvc_frames='all', report='none')
+  c.runs.pose2sim_l1 = default.run('Fine-tuned, L1 only', 'lifting', 'finetune', order=3, **tune)
+  names = []
+  for i, (name, routing, label) in enumerate(lifting_config.FORMS):
+    names.append(f'pose2sim_{name}')
+    c.runs[names[-1]] = default.run(f'Fine-tuned, {label.removeprefix("Ours, ")} (L1 + MVC)',
+                                    'lifting', 'finetune', order=4 + i, mvc=0.1,
+                                    mvc_routing=routing, **tune)
+  c.pairs = ((('pose2sim_ours', 'pose2sim_l1'),) + tuple((n, 'pose2sim_l1') for n in names)
+             + tuple((n, 'pose2sim_ours') for n in names))
   return c
 
 

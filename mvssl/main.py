@@ -96,6 +96,9 @@ def validate(config) -> None:
     study.check(config)
   if config.experiment == 'g_variants':
     g_variants.check(config)
+  if config.experiment == 'pose2sim' and any(len(tuple(p)) != 2 for p in config.pairs):
+    raise ValueError('config.pairs: the pose2sim experiment compares (run a, run b) on both its '
+                     'metrics (MVC disagreement, distance to the P-GT); give no metric')
 
 
 def train_and_evaluate(config, workdir: str):

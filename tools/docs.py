@@ -483,6 +483,8 @@ BLOCKS = {
     'soft_argmax': soft_argmax,
     'pose2sim_lifting.tuned': lambda: pose2sim('pose2sim_lifting'),
     'pose2sim_lifting.heldout': lambda: pose2sim('pose2sim_lifting', 'heldout_models'),
+    'pose2sim_lifting_forms.heldout': lambda: pose2sim('pose2sim_lifting_forms',
+                                                      'heldout_models'),
     'pose2sim_metrabs.tuned': lambda: pose2sim('pose2sim_metrabs'),
     'pose2sim_metrabs.heldout': lambda: pose2sim('pose2sim_metrabs', 'heldout_models'),
     'pose2sim_triangulation': pose2sim_triangulation,

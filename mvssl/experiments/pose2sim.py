@@ -14,7 +14,8 @@ configs/pose2sim.py).
    (mean distance between this view's world prediction and the other views', mm) and the
    distance of this view's prediction to the (gated) P-GT over its valid joints (mm), the same
    reference for every model. Writes pose2sim_results.{md,json,png} and pgt_overlay.png (the
-   P-GT reprojected onto one frame of every camera).
+   P-GT reprojected onto one frame of every camera); ``config.pose2sim.results`` names the
+   report's files.
 4. With ``config.seeds``: once per seed in WORKDIR/seed_S, then every number as mean +- std over
    seeds and seed-level paired comparisons (:func:`mvssl.stats.paired`; the recording is one
    sequence, so only seeds are resampled) of the held-out frames: the P-GT without the gate
@@ -117,7 +118,7 @@ def run(config, workdir: str) -> dict:
     return per_seed
   out = aggregate(per_seed)
   if parallel.is_main_process():
-    _write(out, workdir)
+    _write(out, workdir, config.pose2sim.results)
   return out
 
 
@@ -146,9 +147,11 @@ def run_one(config, workdir: str) -> dict:
   both = np.asarray(pgt['valid'], bool) & valid_ref[frames]
   agree = np.linalg.norm(pgt['pose_world'] - poses[frames], axis=-1)[both]
   n_tune = len(frames) - int(round(config.pose2sim.holdout_fraction * len(frames)))
-  out = dict(views=names, frames=frames, tuning_frames=frames[:n_tune], models={},
-             runs=[dict(name=r.name, label=r.label, init_from=r.init_from, pgt=r.pgt,
-                        pgt_from=r.targets.source) for r in ctx.runs.values()],
+  runs = [dict(name=r.name, label=r.label, init_from=r.init_from, pgt=r.pgt,
+               pgt_from=r.targets.source) for r in ctx.runs.values()]
+  out = dict(views=names, frames=frames, tuning_frames=frames[:n_tune], models={}, runs=runs,
+             pairs=[(ctx.runs[p[0]].label, ctx.runs[p[1]].label) for p in config.pairs]
+             or pairs(runs),
              pgt_vs_reference_mm=dict(median=float(np.median(agree)) if agree.size else 0.0,
                                       max=float(np.max(agree)) if agree.size else 0.0),
              pgt_valid_share=float(np.mean(pgt['valid'])))
@@ -205,7 +208,7 @@ def run_one(config, workdir: str) -> dict:
     if files is not None and all(mid in f for f in files):
       _overlay([f[mid] for f in files], cams32, poses[mid],
                os.path.join(workdir, 'pgt_overlay.png'))
-    _write(out, workdir)
+    _write(out, workdir, config.pose2sim.results)
   return out
 
 
@@ -219,8 +222,8 @@ def _tuning_arrays(ctx, run, n_tune: int):
 
 
 COMPARED = ('mvc_disagreement_mm', 'mpjpe_to_pgt_mm')
-_HEAD = ('views', 'frames', 'tuning_frames', 'runs', 'pgt_vs_reference_mm', 'pgt_valid_share',
-         'pgt_reprojection_px', 'pgt_reprojection_px_on_frames')
+_HEAD = ('views', 'frames', 'tuning_frames', 'runs', 'pairs', 'pgt_vs_reference_mm',
+         'pgt_valid_share', 'pgt_reprojection_px', 'pgt_reprojection_px_on_frames')
 
 
 def pairs(runs: list) -> list:
@@ -241,7 +244,8 @@ def pairs(runs: list) -> list:
 
 def aggregate(per_seed: dict) -> dict:
   """The per-seed reports of :func:`run_one` over seeds: every number as {mean, std}, and
-  ``comparisons``: :func:`mvssl.stats.paired` of :func:`pairs` on the per-(frame, view) MVC
+  ``comparisons``: :func:`mvssl.stats.paired` of their ``pairs`` (``config.pairs``, both
+  metrics of each, or :func:`pairs`) on the per-(frame, view) MVC
   disagreement and distance to the P-GT (mm) of the held-out frames (the frames fine-tuned on
   when none are held out), the recording one block; ``holm`` marks those that survive Holm's
   correction over all of them."""
@@ -255,7 +259,7 @@ def aggregate(per_seed: dict) -> dict:
           for n in first['views']} for m in first[key]}
   key = 'heldout_models' if 'heldout_models' in first else 'models'
   comps = []
-  for a, b in pairs(first['runs']):
+  for a, b in first['pairs']:
     for metric in COMPARED:
       errs = [(r['per_frame'][(key, a)][metric], r['per_frame'][(key, b)][metric])
               for r in per_seed.values()]
@@ -308,7 +312,7 @@ def table(out, key, reproj=True):
   return lines
 
 
-def _write(out, workdir):
+def _write(out, workdir, name='pose2sim_results'):
   labels = list(out['models'])
   held = 'heldout_models' in out
   lines = ['# Pose2Sim balancing recording (4 real calibrated cameras, no 3D labels)', '',
@@ -334,9 +338,9 @@ def _write(out, workdir):
               'seed-level t; * the interval excludes 0; Holm over the '
               f'{len(out["comparisons"])} comparisons):', ''] + comparison_lines(out)
   text = '\n'.join(lines) + '\n'
-  report.write_files(workdir, 'pose2sim_results', text,
+  report.write_files(workdir, name, text,
                      {k: v for k, v in out.items() if k != 'per_frame'})
   plots.grouped_bars(out['views'], {'MVC disagreement (mm)': {
       m: [_mean(out['models'][m][n]['mvc_disagreement_mm']) for n in out['views']]
-      for m in labels}}, os.path.join(workdir, 'pose2sim_results.png'))
+      for m in labels}}, os.path.join(workdir, f'{name}.png'))
 

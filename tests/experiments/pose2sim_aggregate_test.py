@@ -4,7 +4,11 @@ the held-out frames against a known difference (no training)."""
 import numpy as np
 from absl.testing import absltest
 
+from configs import lifting as lifting_config
+from configs import pose2sim as pose2sim_config
+from mvssl import main
 from mvssl.experiments import pose2sim
+from mvssl.train import runs
 
 VIEWS = ['cam01', 'cam02']
 RUNS = [dict(name='base', label='Base', init_from='', pgt=False, pgt_from='pseudo_label'),
@@ -20,6 +24,7 @@ def _seed(rng, shift):
   base = rng.uniform(20.0, 30.0, (20, 2))
   errs = {'Base': base + 10.0, 'gated': base, 'ungated': base + shift}
   out = dict(views=VIEWS, frames=list(range(40)), tuning_frames=list(range(20)), runs=RUNS,
+             pairs=pose2sim.pairs(RUNS),
              pgt_vs_reference_mm=dict(median=0.0, max=0.0), pgt_valid_share=1.0,
              pgt_reprojection_px={v: 5.0 for v in VIEWS},
              pgt_reprojection_px_on_frames={v: 5.0 for v in VIEWS}, per_frame={})
@@ -63,6 +68,26 @@ class Pose2SimAggregateTest(absltest.TestCase):
     self.assertGreater(m['std'], 0.0)
     self.assertIn(' ± ', '\n'.join(pose2sim.table(out, 'heldout_models', reproj=False)))
     self.assertTrue(any('(Holm)' in line for line in pose2sim.comparison_lines(out)))
+
+
+class Pose2SimFormsConfigTest(absltest.TestCase):
+
+  def test_every_form_is_paired_with_l1_only_and_the_papers_form(self):
+    config = pose2sim_config.get_config('lifting_forms')
+    main.validate(config)
+    table = runs.table(config)
+    self.assertNotIn('pose2sim_ungated', table)
+    self.assertEqual(config.pose2sim.results, 'pose2sim_forms')   # beside :lifting's report
+    self.assertEqual(table['pose2sim_l1'].weights.mvc, 0.0)
+    for name, routing, _ in lifting_config.FORMS:
+      r = table[f'pose2sim_{name}']
+      self.assertEqual((r.mvc.routing, r.weights.mvc, r.init_from), (routing, 0.1, 'base'))
+      for partner in ('pose2sim_l1', 'pose2sim_ours'):
+        self.assertIn((f'pose2sim_{name}', partner), config.pairs)
+    # A metric in a pair is refused: both of the experiment's metrics are always compared.
+    config.pairs = (('pose2sim_ours', 'pose2sim_l1', 'mpjpe'),)
+    with self.assertRaisesRegex(ValueError, 'config.pairs: the pose2sim experiment compares'):
+      main.validate(config)
 
 
 if __name__ == '__main__':
