@@ -293,10 +293,11 @@ def _pseudo_label(ctx: Context, cfg, path: str) -> dict:
   views = list(getattr(source, 'camera_names', None) or
                [f'view {v}' for v in range(d['view_valid'].shape[1])])
   rep = pgt_lib.summary(tri, views, cfg.robust, cfg.source)
+  report_name = os.path.splitext(os.path.basename(path))[0] + '_report'
   log.info('[pseudo_label] robust %s: valid joints %.1f%%, frames with a valid root %.1f%%, '
-           'views per valid joint %.2f, frames with a rejected view %d (pgt/pgt_report.md)',
+           'views per valid joint %.2f, frames with a rejected view %d (pgt/%s.md)',
            cfg.robust.method, 100 * rep['valid_share'], 100 * rep['frames_with_valid_root'],
-           rep['views_used_per_valid_joint'], rep['frames_with_a_rejected_view'])
+           rep['views_used_per_valid_joint'], rep['frames_with_a_rejected_view'], report_name)
   out = dict(pose_world=poses, valid=valid, target=target, root_depth=root_depth,
              key=keys, source=np.array(cfg.source), accuracy=np.array(json.dumps(acc)),
              settings=np.array(settings), used=tri['used'], error=tri['error'],
@@ -304,8 +305,7 @@ def _pseudo_label(ctx: Context, cfg, path: str) -> dict:
   if parallel.is_main_process():
     os.makedirs(os.path.dirname(path), exist_ok=True)
     arrays_lib.save_npz_atomic(path, **out)
-    report_lib.write_files(os.path.dirname(path), os.path.splitext(os.path.basename(path))[0] +
-                           '_report', pgt_lib.markdown(rep), rep)
+    report_lib.write_files(os.path.dirname(path), report_name, pgt_lib.markdown(rep), rep)
   return out
 
 
