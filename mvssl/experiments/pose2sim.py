@@ -285,8 +285,9 @@ def _cell(x) -> str:
 def comparison_lines(out) -> list:
   """Markdown bullets of the seed-level comparisons (:func:`aggregate`)."""
   names = dict(mvc_disagreement_mm='MVC disagreement', mpjpe_to_pgt_mm='distance to the P-GT')
-  return [f'- {c["a"]} - {c["b"]}, {names[c["metric"]]}: {report.interval(c, per_seed=True)} mm'
-          f'{" (Holm)" if c["holm"] else ""}' for c in out.get('comparisons', ())]
+  return [f'- {c["a"]} - {c["b"]}, {names[c["metric"]]} (mm): '
+          f'{report.interval(c, per_seed=True)}{" (Holm)" if c["holm"] else ""}'
+          for c in out.get('comparisons', ())]
 
 
 def table(out, key, reproj=True):
