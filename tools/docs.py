@@ -314,6 +314,16 @@ def pose2sim(name: str, key: str = 'models') -> str:
       f'\n\nSource: `docs/results/{name}.json` ({_short(out["provenance"])}).')
 
 
+def dropout_spread(name: str = 'dropout_spread') -> str:
+  """tools/dropout_spread.py: the lifting network's dropout spread against its error per axis."""
+  sys.path.insert(0, os.path.join(ROOT, 'tools'))
+  import dropout_spread as ds   # noqa: PLC0415
+  out = load(name)
+  return ds.markdown(out) + (f'\n\nSeed {out["workdir_seed"]}, {out["frames"]} test frames x 4 '
+                             f'views, {out["samples"]} dropout draws. Source: '
+                             f'`docs/results/{name}.json` ({_short(out["provenance"])}).')
+
+
 def pose2sim_triangulation(name: str = 'pose2sim_triangulation') -> str:
   """The P-GT's triangulation against Pose2Sim's own (tools/pose2sim_compare.py)."""
   sys.path.insert(0, os.path.join(ROOT, 'tools'))
@@ -489,6 +499,7 @@ BLOCKS = {
     'pose2sim_metrabs.tuned': lambda: pose2sim('pose2sim_metrabs'),
     'pose2sim_metrabs.heldout': lambda: pose2sim('pose2sim_metrabs', 'heldout_models'),
     'pose2sim_triangulation': pose2sim_triangulation,
+    'dropout_spread': dropout_spread,
     'pose2sim_triangulation.joints': pose2sim_triangulation_joints,
     'published.lifting': lambda: published('lifting'),
     'published.absolute': lambda: published('absolute'),
