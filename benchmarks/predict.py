@@ -252,12 +252,11 @@ def main():
           f'{tf[0]["recording"]:.3f} s ({tf[0]["recording"] / jax_rec:.2f}x JAX speed)')
   if a.json:
     from mvssl import provenance  # noqa: PLC0415
-    with open(a.json, 'w') as f:
-      json.dump(dict(model=a.model, batch=a.batch,
-                     images=dict(parts=img_parts, count=n_img, compile_s=img_compile),
-                     recording=dict(parts=rec_parts, count=n_rec, compile_s=rec_compile),
-                     torch=tf[0] if tf else None, torch_version=tf[1] if tf else None,
-                     provenance=dict(written_by=provenance.collect())), f, indent=1)
+    provenance.write_json(a.json, dict(
+        model=a.model, batch=a.batch,
+        images=dict(parts=img_parts, count=n_img, compile_s=img_compile),
+        recording=dict(parts=rec_parts, count=n_rec, compile_s=rec_compile),
+        torch=tf[0] if tf else None, torch_version=tf[1] if tf else None))
 
 
 if __name__ == '__main__':

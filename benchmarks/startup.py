@@ -94,9 +94,7 @@ def main():
   if a.json:
     sys.path.insert(0, ROOT)
     from mvssl import provenance  # noqa: PLC0415
-    out = dict(commands=out, provenance=dict(written_by=provenance.collect()))
-    with open(a.json, 'w') as f:
-      json.dump(out, f, indent=1)
+    provenance.write_json(a.json, dict(commands=out))
 
 
 if __name__ == '__main__':

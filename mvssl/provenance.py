@@ -86,6 +86,15 @@ def collect(seeds=None, command: str | None = None) -> dict:
       created=datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ'))
 
 
+def write_json(path: str, data: dict, seeds=None) -> dict:
+  """Writes ``data`` with ``provenance: {written_by: collect(seeds)}`` to ``path`` as JSON (a
+  results file of a tool or benchmark, e.g. under docs/results/) and returns what it wrote."""
+  out = dict(data, provenance=dict(written_by=collect(seeds)))
+  with open(path, 'w') as f:
+    json.dump(out, f, indent=1)
+  return out
+
+
 def record(workdir: str, seeds=None) -> dict:
   """Appends this command's provenance to ``workdir/provenance.json`` (atomically) and returns
   it."""

@@ -272,11 +272,8 @@ def main(argv) -> int:
         'reported', 'bootstrap', 't', 'frame bootstrap')) + ' |', flush=True)
   if out_path:
     from mvssl import provenance  # noqa: PLC0415
-    import json  # noqa: PLC0415
     out['scenario_settings'] = SCENARIOS
-    out['provenance'] = dict(written_by=provenance.collect())
-    with open(out_path, 'w') as f:
-      json.dump(out, f, indent=1)
+    provenance.write_json(out_path, out)
   return 0
 
 

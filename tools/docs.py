@@ -307,10 +307,8 @@ def pose2sim(name: str, key: str = 'models') -> str:
   from mvssl.experiments import pose2sim as p2s   # noqa: PLC0415
   out = load(name)
   pairs = p2s.comparison_lines(out) if key == 'heldout_models' else []
-  pairs = ['', f'Paired over seeds {", ".join(map(str, out["seeds"]))} on these frames '
-           '(a - b; seed-level; Holm '
-           f'over the {len(pairs)} comparisons):', ''] + pairs if pairs else []
-  return '\n'.join(p2s.table(out, key, reproj=key == 'models') + pairs) + (
+  lines = p2s.table(out, key, reproj=key == 'models') + ([''] + pairs if pairs else [])
+  return '\n'.join(lines) + (
       f'\n\nSource: `docs/results/{name}.json` ({_short(out["provenance"])}).')
 
 

@@ -16,7 +16,6 @@ The workdir must hold the runs of configs/lifting.py:b_forms at that seed.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 
@@ -84,9 +83,7 @@ def main(argv=None) -> int:
   out = measure(a.workdir, a.seed)
   print(markdown(out))
   if a.json:
-    out['provenance'] = dict(written_by=provenance.collect())
-    with open(a.json, 'w') as f:
-      json.dump(out, f, indent=1)
+    provenance.write_json(a.json, out)
   return 0
 
 

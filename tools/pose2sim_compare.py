@@ -199,9 +199,7 @@ def main(argv=None) -> int:
   print(markdown(out))
   if a.json:
     from mvssl import provenance  # noqa: PLC0415
-    out['provenance'] = dict(written_by=provenance.collect())
-    with open(a.json, 'w') as f:
-      json.dump(out, f, indent=1)
+    provenance.write_json(a.json, out)
   return 0
 
 

@@ -109,11 +109,7 @@ def run(config, workdir: str) -> dict:
   dict (per-seed dicts for a stage short of the report)."""
   if not config.seeds:
     return run_one(config, workdir)
-  per_seed = {}
-  for s in config.seeds:
-    log.info('[seeds] seed %d of %s', s, tuple(config.seeds))
-    per_seed[int(s)] = run_one(seeds_lib.seed_config(config, workdir, s),
-                               os.path.join(workdir, f'seed_{s}'))
+  per_seed = seeds_lib.each_seed(config, workdir, run_one)
   if config.stage not in ('all', 'evaluate'):
     return per_seed
   out = aggregate(per_seed)
@@ -254,9 +250,7 @@ def aggregate(per_seed: dict) -> dict:
   out['seeds'] = sorted(per_seed)
   for key in ('models', 'heldout_models'):
     if key in first:
-      out[key] = {m: {n: {k: dict(zip(('mean', 'std'), stats.mean_std(
-          [r[key][m][n][k] for r in per_seed.values()]))) for k in first[key][m][n]}
-          for n in first['views']} for m in first[key]}
+      out[key] = seeds_lib.over_seeds(per_seed, key, COMPARED + ('root_to_pgt_mm',))
   key = 'heldout_models' if 'heldout_models' in first else 'models'
   comps = []
   for a, b in first['pairs']:
@@ -283,11 +277,19 @@ def _cell(x) -> str:
 
 
 def comparison_lines(out) -> list:
-  """Markdown bullets of the seed-level comparisons (:func:`aggregate`)."""
+  """Markdown of the seed-level comparisons (:func:`aggregate`): a heading line, then a bullet
+  per comparison; [] when there are none."""
+  comps = out.get('comparisons', ())
+  if not comps:
+    return []
   names = dict(mvc_disagreement_mm='MVC disagreement', mpjpe_to_pgt_mm='distance to the P-GT')
-  return [f'- {c["a"]} - {c["b"]}, {names[c["metric"]]} (mm): '
-          f'{report.interval(c, per_seed=True)}{" (Holm)" if c["holm"] else ""}'
-          for c in out.get('comparisons', ())]
+  return [f'Paired over seeds {", ".join(map(str, out["seeds"]))} on the '
+          f'{"held-out" if comps[0]["frames_of"] == "heldout_models" else "fine-tuned"} frames '
+          '(a - b; the recording is one sequence: seeds resampled, seed-level t; * the interval '
+          f'excludes 0; Holm over the {len(comps)} comparisons):', ''] + [
+              f'- {c["a"]} - {c["b"]}, {names[c["metric"]]} (mm): '
+              f'{report.interval(c, per_seed=True)}{" (Holm)" if c["holm"] else ""}'
+              for c in comps]
 
 
 def table(out, key, reproj=True):
@@ -335,9 +337,7 @@ def _write(out, workdir, name='pose2sim_results'):
     lines += ['', f'Held-out frames ({len(out["frames"]) - len(out["tuning_frames"])}), '
               'never fine-tuned on:', ''] + table(out, 'heldout_models', reproj=False)
   if out.get('comparisons'):
-    lines += ['', 'Paired over seeds (a - b, mm; the recording is one sequence: seeds resampled, '
-              'seed-level t; * the interval excludes 0; Holm over the '
-              f'{len(out["comparisons"])} comparisons):', ''] + comparison_lines(out)
+    lines += [''] + comparison_lines(out)
   text = '\n'.join(lines) + '\n'
   report.write_files(workdir, name, text,
                      {k: v for k, v in out.items() if k != 'per_frame'})

@@ -28,16 +28,23 @@ log = logging.getLogger('mvssl')
 def run(config, workdir: str, experiment) -> dict:
   """Runs ``experiment(config with seed S, WORKDIR/seed_S)`` for every S in ``config.seeds``
   and writes the aggregate (module docstring). Returns the aggregate dict."""
-  per_seed = {}
-  for s in config.seeds:
-    c = seed_config(config, workdir, s)
-    log.info('[seeds] seed %d of %s', s, tuple(config.seeds))
-    per_seed[int(s)] = experiment(c, os.path.join(workdir, f'seed_{s}'))
+  per_seed = each_seed(config, workdir, experiment)
   out = aggregate(per_seed, {s: os.path.join(workdir, f'seed_{s}') for s in per_seed},
                   config.pairs)
   if parallel.is_main_process():
     write(out, workdir, config.title)
   return out
+
+
+def each_seed(config, workdir: str, experiment) -> dict:
+  """{S: ``experiment(config with seed S, WORKDIR/seed_S)``} for every S in ``config.seeds``
+  (:func:`seed_config`), in order."""
+  per_seed = {}
+  for s in config.seeds:
+    c = seed_config(config, workdir, s)
+    log.info('[seeds] seed %d of %s', s, tuple(config.seeds))
+    per_seed[int(s)] = experiment(c, os.path.join(workdir, f'seed_{s}'))
+  return per_seed
 
 
 def seed_config(config, workdir: str, seed: int):
@@ -52,7 +59,7 @@ def seed_config(config, workdir: str, seed: int):
   return c
 
 
-def _over_seeds(per_seed: dict, key: str, keys) -> dict:
+def over_seeds(per_seed: dict, key: str, keys) -> dict:
   """{label: {camera: {metric: {mean, std}}}} of ``results[key]`` over seeds."""
   first = next(iter(per_seed.values()))
   out = {}
@@ -75,10 +82,10 @@ def aggregate(per_seed: dict, workdirs: dict, pairs=()) -> dict:
   runs = first['runs']
   out = dict(seeds=sorted(per_seed), cameras=first['cameras'],
              num_test_frames=first['num_test_frames'], pairs=[], runs=runs,
-             models=_over_seeds(per_seed, 'models',
+             models=over_seeds(per_seed, 'models',
                                 ('mpjpe', 'pa_mpjpe') + metrics.DECOMPOSITION + metrics.ABSOLUTE))
   if 'roots' in first:
-    out['roots'] = _over_seeds(per_seed, 'roots', metrics.ABSOLUTE)
+    out['roots'] = over_seeds(per_seed, 'roots', metrics.ABSOLUTE)
   for mode, t in first.get('truncated', {}).items():
     out.setdefault('truncated', {})[mode] = dict(
         joints_outside=dict(zip(('mean', 'std'), stats.mean_std(

@@ -103,7 +103,7 @@ def _row(name: str, r, schedules) -> Run:
                                 ('routing', r.mvc_loss.routing, losses.MVC_ROUTINGS)):
     if value not in allowed:
       raise ValueError(f'{where}.mvc_loss.{field} must be one of {allowed}, got {value!r}')
-  samples = r.mvc_loss.get('samples', 8)
+  samples = r.mvc_loss.get('samples', losses.MvcOptions().samples)   # older configs lack it
   if isinstance(samples, bool) or not isinstance(samples, int) or samples < 2:
     raise ValueError(f'{where}.mvc_loss.samples must be an integer >= 2 (dropout samples of the '
                      f'spread), got {samples!r}')
@@ -152,7 +152,7 @@ def _row(name: str, r, schedules) -> Run:
              report=r.report, order=int(r.order),
              mvc=losses.MvcOptions(form=r.mvc_loss.form, unit=r.mvc_loss.unit,
                                    routing=r.mvc_loss.routing,
-                                   samples=int(r.mvc_loss.get('samples', 8))),
+                                   samples=samples),
              targets=Targets(source=d.pgt_from, l1=bool(d.pgt_l1),
                              noise_mm=float(d.pgt_noise_mm), view_noise=float(d.pgt_view_noise),
                              withheld=float(d.pgt_withheld), seed=int(d.noise_seed)),
