@@ -7,6 +7,7 @@ method applied to it (P-GT by DLT of the unlabeled frames' 2D, fine-tuning with 
   python launch.py --config=configs/lifting.py:c --workdir=runs/lifting_c        # (c)
   python launch.py --config=configs/lifting.py:b_forms --workdir=runs/lifting_b  # (b) + forms
   python launch.py --config=configs/lifting.py:c_forms --workdir=runs/lifting_c  # (c) + forms
+  python launch.py --config=configs/lifting.py:b_grid --workdir=runs/lifting_b   # (b) weights
 
 Protocols (subjects of $MVSSL_SHARED_DATA/h36m_motion, 10 Hz, each frame seen by its subject's
 four official cameras):
@@ -26,6 +27,13 @@ four official cameras):
            routed by the spread over dropout samples; mvssl.losses) at
            the paper's lambda 0.1, every seed, each paired with L1-only and with Ours. In the
            workdir of b or c the runs already trained there are reused.
+  b_grid, c_grid
+           the weight of every form (the paper's included) chosen on the validation split
+           (mvssl.experiments.study): lambda on the grid GRID, fixed before any run, at the first
+           seed; the best weight of each form on validation then at every seed, with Holm over
+           the comparisons against L1-only and against the paper's form at lambda 0.1. In the
+           workdir of b_forms (c_forms) the runs at lambda 0.1 are reused, so only the other grid
+           points at seed 0, and a promoted weight at the other seeds, train.
 
 The data block's fields: configs/default.py (motion2d_data); the network's: model.lifting.
 """
@@ -34,7 +42,7 @@ import os
 
 from configs import default
 
-PROTOCOLS = ('a', 'a_noisy', 'b', 'c', 'b_forms', 'c_forms')
+PROTOCOLS = ('a', 'a_noisy', 'b', 'c', 'b_forms', 'c_forms', 'b_grid', 'c_grid')
 # (run name, mvc_loss.routing, label): the forms of L_MVC a lifting model can train with
 # (reprojection needs the image model's heatmaps; uncertainty takes the spread of the network's
 # prediction over dropout samples, mvc_loss.samples of them each step)
@@ -42,6 +50,9 @@ FORMS = (('ours_scale', 'scale_anchored', 'Ours, scale-anchored'),
          ('ours_consensus', 'consensus', 'Ours, consensus target'),
          ('ours_median', 'median', 'Ours, geometric-median target'),
          ('ours_uncertainty', 'uncertainty', 'Ours, uncertainty-routed (dropout)'))
+# the weights lambda of L_MVC the validation split chooses among (each form; :grid), fixed before
+# any run: the paper's 0.1 and a factor of about 3 either side
+GRID = ((0.03, 'w003'), (0.1, ''), (0.3, 'w03'))
 
 
 def _lift_schedule(steps):
@@ -88,7 +99,9 @@ def get_config(arg=None):
                           mvc_frames='all', order=3),
       ours=default.run('Ours', 'lifting', 'finetune', init_from='base', pgt=True,
                        mvc_frames='all', mvc=0.1, order=4)))
-  if arg.endswith('_forms'):
+  if arg.endswith('_grid'):
+    _grid(c)
+  elif arg.endswith('_forms'):
     c.title += ', forms of L_MVC without the trivial minimum'
     for i, (name, routing, label) in enumerate(FORMS):
       c.runs[name] = default.run(label, 'lifting', 'finetune', init_from='base', pgt=True,
@@ -97,3 +110,34 @@ def get_config(arg=None):
                + tuple((n, 'l1_only') for n, _, _ in FORMS)
                + tuple((n, 'ours') for n, _, _ in FORMS))
   return c
+
+
+def _grid(c):
+  """Every form of L_MVC (the paper's and FORMS) at every weight of GRID, chosen on the
+  validation split (module docstring), in place. Row names: the form's name (lambda 0.1, as in
+  b_forms, so those runs are reused), with _w003 / _w03 for 0.03 / 0.3."""
+  c.title += ', the weight of every form of L_MVC chosen on the validation split'
+  c.experiment = 'study'
+  forms = (('ours', 'normalised', 'Ours'),) + FORMS
+  groups, pairs, order = [], [], 5
+  for name, routing, label in forms:
+    rows = []
+    for weight, tag in GRID:
+      row = f'{name}_{tag}' if tag else name
+      kw = {} if routing == 'normalised' else dict(mvc_routing=routing)
+      c.runs[row] = default.run(f'{label}, lambda {weight:g}', 'lifting', 'finetune',
+                                init_from='base', pgt=True, mvc_frames='all', mvc=weight,
+                                order=order, **kw)
+      rows.append(row)
+      order += 1
+      if row != 'ours':
+        pairs.append((row, 'ours'))
+    groups.append((f'{label}: lambda {", ".join(f"{w:g}" for w, _ in GRID)}', tuple(rows)))
+  s = c.study
+  s.reference = 'l1_only'
+  s.all_seeds = ('base_gt', 'l1_only')
+  s.sweep_seeds = 1
+  s.promote = True
+  s.candidates = tuple(n for _, rows in groups for n in rows)
+  s.groups = (('Baselines', ('base_gt', 'l1_only')),) + tuple(groups)
+  s.pairs = (('l1_only', 'base_gt'),) + tuple(pairs)

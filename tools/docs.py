@@ -196,6 +196,48 @@ def study_chosen(name: str = 'study') -> str:
   return out['variants'][out['chosen']]['label'] if out.get('chosen') else 'none'
 
 
+def _at_seeds(r: dict, role: str, seeds: list) -> float:
+  """A row's mean MPJPE on a split over the given seeds (those it ran)."""
+  m = r[role]['mpjpe']
+  return float(sum(x for k, x in zip(r['seeds'], m['per_seed']) if k in seeds)
+               / max(1, sum(1 for k in r['seeds'] if k in seeds)))
+
+
+def study_forms(name: str) -> str:
+  """A weight grid per form (configs/lifting.py:b_grid): each form's validation MPJPE at every
+  weight of the grid (the seeds the choice was made on), the weight chosen there, and that row
+  on the test split at every seed against L1-only and against the paper's form at lambda 0.1."""
+  out = load(name)
+  v, on = out['variants'], out['chosen_on'] or out['seeds'][:1]
+  pairs = {(p['a'], p['b']): p for p in out['pairs']}
+  paper = v['ours']['label']
+  grid = [r for g, rows in out['groups'] if g != 'Baselines' for r in [rows]]
+  weights = [v[n]['label'].rsplit('lambda ', 1)[-1] for n in grid[0]]
+  head = (['form'] + [f'validation, lambda {w}' for w in weights] +
+          ['chosen', 'seeds', 'test MPJPE', 'minus L1-only', f'minus {paper}', "views' mean",
+           'view-specific', 'depth', 'pose scale', 'min/run'])
+  lines = ['| ' + ' | '.join(head) + ' |', '|---' * len(head) + '|']
+  for rows in grid:
+    rows = [n for n in rows if n in v]
+    val = {n: _at_seeds(v[n], 'validation', on) for n in rows}
+    best = min(rows, key=val.get)
+    r, t = v[best], v[best]['test']
+    vs_paper = pairs.get((v[best]['label'], paper))
+    cells = ([v[rows[0]]['label'].rsplit(', lambda', 1)[0]] +
+             [f'{val[n]:.1f}' for n in rows] +
+             [weights[rows.index(best)], str(len(r['seeds'])), _ms(t['mpjpe']),
+              _delta_cell(t.get('vs_reference')),
+              _delta_cell(vs_paper['test']) if vs_paper else '-'] +
+             [f'{t[k]["mean"]:.{3 if k == "pose_scale" else 1}f}' if k in t else '-'
+              for k in ('consensus_mpjpe', 'view_specific', 'depth', 'pose_scale')] +
+             [f'{r["minutes"]:.1f}'])
+    lines.append('| ' + ' | '.join(cells) + ' |')
+  lines += ['', f'Chosen on the validation split (seeds {", ".join(map(str, on))}); test at '
+            f'every seed the chosen row ran; Holm over the {out["comparisons"]} comparisons of '
+            f'the run. Source: `docs/results/{name}.json` ({_short(out["provenance"])}).']
+  return '\n'.join(lines)
+
+
 # ------------------------------------------------------------------------- seeds aggregates
 
 
@@ -481,6 +523,8 @@ BLOCKS = {
     'lifting_c_forms.pairs': lambda: seeds_pairs('lifting_c_forms'),
     'study_mvc_forms.table': lambda: study_table('study_mvc_forms'),
     'study_incomplete.table': lambda: study_table('study_incomplete'),
+    'lifting_b_grid.forms': lambda: study_forms('lifting_b_grid'),
+    'lifting_b_grid.table': lambda: study_table('lifting_b_grid'),
     'absolute.table': absolute_table,
     'absolute.pairs': lambda: seeds_pairs('absolute'),
     'g_multiplier.table': g_variants,

@@ -1,0 +1,45 @@
+"""configs/lifting.py:b_grid: every form of L_MVC at every weight of the grid, chosen on the
+validation split by the study, reusing b_forms' runs at lambda 0.1 (same names and settings)."""
+
+import chex
+
+from configs import lifting as lifting_config
+from mvssl.experiments import study
+
+
+def _without_labels(run):
+  d = run.to_dict()
+  d.pop('label'), d.pop('order')
+  return d
+
+
+class LiftingGridTest(chex.TestCase):
+
+  def test_every_form_at_every_weight_and_the_paper_weight_reuses_b_forms(self):
+    grid, forms = lifting_config.get_config('b_grid'), lifting_config.get_config('b_forms')
+    study.check(grid)                                  # every named run exists
+    self.assertEqual(grid.experiment, 'study')
+    names = ['ours'] + [n for n, _, _ in lifting_config.FORMS]
+    weights = [w for w, _ in lifting_config.GRID]
+    self.assertIn(0.1, weights)
+    groups = dict(grid.study.groups)
+    self.assertEqual(len(groups), 1 + len(names))
+    for name in names:
+      rows = next(r for g, r in groups.items() if name in r)
+      self.assertEqual(sorted(grid.runs[r].weights.mvc for r in rows), sorted(weights))
+      self.assertEqual({grid.runs[r].mvc_loss.routing for r in rows},
+                       {forms.runs[name].mvc_loss.routing})
+      # the row at the paper's weight is b_forms' run: trained once, reused by name
+      self.assertEqual(_without_labels(grid.runs[name]), _without_labels(forms.runs[name]))
+    for other in ('base', 'base_gt', 'l1_only'):
+      self.assertEqual(_without_labels(grid.runs[other]), _without_labels(forms.runs[other]))
+
+  def test_the_other_seeds_train_each_forms_choice_with_the_baselines_only(self):
+    grid = lifting_config.get_config('b_grid')
+    self.assertEqual(len(study.seed_runs(grid, 0)), len(grid.runs))   # the sweep seed: all
+    later = study.seed_runs(grid, 1, promoted=['ours_scale_w03', 'ours'])
+    self.assertEqual(set(later), {'base', 'base_gt', 'l1_only', 'ours_scale_w03', 'ours'})
+
+  def test_a_bad_protocol_is_one_line(self):
+    with self.assertRaisesRegex(ValueError, 'b_grid'):
+      lifting_config.get_config('d_grid')
