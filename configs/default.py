@@ -312,6 +312,9 @@ def get_config(arg=None):
   ml.dropout = 0.5           # dropout rate
   ml.max_norm = 1.0          # max L2 norm of each unit's incoming weights (0 = no constraint)
   ml.pose_norm = False       # centre and scale each 2D pose by its bounding square first
+  ml.scale_head = False      # also a Laplace scale of the error per joint and camera axis,
+                             # trained by its likelihood on held-fixed features; L_MVC's
+                             # 'uncertainty' routing then takes it instead of dropout's spread
   # The absolute families (mvssl.models.absolute_nets): MeTRAbs / MeTRo (Sarandi et al. 2021) and
   # RootNet (Moon et al. 2019, 3DMPPE); their losses are in bins of box_mm / depth_bins mm.
   m.absolute = ma = ConfigDict()

@@ -8,6 +8,7 @@ method applied to it (P-GT by DLT of the unlabeled frames' 2D, fine-tuning with 
   python launch.py --config=configs/lifting.py:b_forms --workdir=runs/lifting_b  # (b) + forms
   python launch.py --config=configs/lifting.py:c_forms --workdir=runs/lifting_c  # (c) + forms
   python launch.py --config=configs/lifting.py:b_grid --workdir=runs/lifting_b   # (b) weights
+  python launch.py --config=configs/lifting.py:b_scale --workdir=runs/lifting_b_scale
 
 Protocols (subjects of $MVSSL_SHARED_DATA/h36m_motion, 10 Hz, each frame seen by its subject's
 four official cameras):
@@ -27,6 +28,13 @@ four official cameras):
            routed by the spread over dropout samples; mvssl.losses) at
            the paper's lambda 0.1, every seed, each paired with L1-only and with Ours. In the
            workdir of b or c the runs already trained there are reused.
+  b_scale, c_scale
+           b or c with the network's Laplace scale head (model.lifting.scale_head: the scale of
+           its error per joint and camera axis, learned by likelihood on held-fixed features,
+           mvssl.models.lifting) and the 'uncertainty' routing taking that scale instead of
+           dropout's spread: Base, L1-only, Ours and Ours uncertainty-routed, every seed, in a
+           workdir of its own (every network there has the head; the head does not change the
+           pose head, so Base, L1-only and Ours train as in b).
   b_grid, c_grid
            the weight of every form (the paper's included) chosen on the validation split
            (mvssl.experiments.study): lambda on the grid GRID, fixed before any run, at the first
@@ -42,7 +50,8 @@ import os
 
 from configs import default
 
-PROTOCOLS = ('a', 'a_noisy', 'b', 'c', 'b_forms', 'c_forms', 'b_grid', 'c_grid')
+PROTOCOLS = ('a', 'a_noisy', 'b', 'c', 'b_forms', 'c_forms', 'b_grid', 'c_grid',
+             'b_scale', 'c_scale')
 # (run name, mvc_loss.routing, label): the forms of L_MVC a lifting model can train with
 # (reprojection needs the image model's heatmaps; uncertainty takes the spread of the network's
 # prediction over dropout samples, mvc_loss.samples of them each step)
@@ -101,6 +110,15 @@ def get_config(arg=None):
                        mvc_frames='all', mvc=0.1, order=4)))
   if arg.endswith('_grid'):
     _grid(c)
+  elif arg.endswith('_scale'):
+    c.title += ", the 'uncertainty' routing on a learned scale of the error"
+    c.model.lifting.scale_head = True
+    del c.runs['base_gt']
+    c.runs.ours_uncertainty = default.run(
+        'Ours, uncertainty-routed (learned scale)', 'lifting', 'finetune', init_from='base',
+        pgt=True, mvc_frames='all', mvc=0.1, mvc_routing='uncertainty', order=5)
+    c.pairs = (('ours', 'l1_only'), ('ours_uncertainty', 'l1_only'),
+               ('ours_uncertainty', 'ours'))
   elif arg.endswith('_forms'):
     c.title += ', forms of L_MVC without the trivial minimum'
     for i, (name, routing, label) in enumerate(FORMS):

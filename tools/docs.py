@@ -359,9 +359,12 @@ def dropout_spread(name: str = 'dropout_spread') -> str:
   sys.path.insert(0, os.path.join(ROOT, 'tools'))
   import dropout_spread as ds   # noqa: PLC0415
   out = load(name)
+  learned = all(r.get('source') == 'learned scale' for r in out['runs'].values())
   return ds.markdown(out) + (f'\n\nSeed {out["workdir_seed"]}, {out["frames"]} test frames x 4 '
-                             f'views, {out["samples"]} dropout draws. Source: '
-                             f'`docs/results/{name}.json` ({_short(out["provenance"])}).')
+                             'views, ' + ('the uncertainty sqrt(2) b of the learned scale'
+                                          if learned else f'{out["samples"]} dropout draws') +
+                             f'. Source: `docs/results/{name}.json` '
+                             f'({_short(out["provenance"])}).')
 
 
 def pose2sim_triangulation(name: str = 'pose2sim_triangulation') -> str:
@@ -524,6 +527,9 @@ BLOCKS = {
     'study_mvc_forms.table': lambda: study_table('study_mvc_forms'),
     'study_incomplete.table': lambda: study_table('study_incomplete'),
     'lifting_b_grid.forms': lambda: study_forms('lifting_b_grid'),
+    'learned_scale': lambda: dropout_spread('learned_scale'),
+    'lifting_b_scale.pairs': lambda: seeds_pairs('lifting_b_scale'),
+    'lifting_b_scale.decomposition': lambda: seeds_decomposition('lifting_b_scale'),
     'lifting_b_grid.table': lambda: study_table('lifting_b_grid'),
     'absolute.table': absolute_table,
     'absolute.pairs': lambda: seeds_pairs('absolute'),

@@ -11,6 +11,13 @@ norm 1 inside the forward pass (``tf.clip_by_norm(w, 1)``): here every unit's in
 are projected to norm <= 1 after every update (:func:`max_norm`, the max-norm of Srivastava et
 al. 2014), so the stored weights are the used ones.
 
+With ``scale_head`` the network also predicts, per non-root joint and camera axis, the scale b
+(mm) of a Laplace distribution of its error: a Linear(H, 3(J-1)) on the last hidden features,
+held fixed (stop-gradient), so that the head learns from the pose head's errors without changing
+them (Kendall & Gal, NeurIPS 2017, aleatoric uncertainty; trained by the Laplace negative
+log-likelihood, :func:`mvssl.train.lifting_family.lifting_loss`). Its b, not dropout's spread,
+is then the uncertainty that L_MVC's 'uncertainty' routing takes.
+
 The normalisation statistics are :class:`NormStat` variables: not trained, set once from the
 training set (:meth:`LiftingNet.set_statistics`) and saved with the batch-norm statistics.
 """
@@ -39,11 +46,12 @@ def pose_frame(kp: jax.Array, eps: float = 1e-3):
 
 class LiftingNet(nnx.Module):
   """Call: kp [B, J, 2] px, train, key (dropout, training only) -> [B, J, 3] root-relative
-  camera-frame joints (mm), root joint 0 exactly zero."""
+  camera-frame joints (mm), root joint 0 exactly zero. ``scale_head``: also the Laplace scale of
+  the error (:meth:`log_scale`; module docstring)."""
 
   def __init__(self, *, num_joints: int = 17, hidden: int = 1024, num_blocks: int = 2,
                dropout: float = 0.5, pose_norm: bool = False, root: int = 0, axis_name=None,
-               rngs: nnx.Rngs):
+               scale_head: bool = False, rngs: nnx.Rngs):
     self.num_joints, self.dropout, self.pose_norm, self.root = num_joints, dropout, pose_norm, root
     din, dout = 2 * num_joints, 3 * (num_joints - 1)
 
@@ -59,6 +67,10 @@ class LiftingNet(nnx.Module):
     self.out = linear(hidden, dout)
     self.in_mean, self.in_std = NormStat(jnp.zeros(din)), NormStat(jnp.ones(din))
     self.out_mean, self.out_std = NormStat(jnp.zeros(dout)), NormStat(jnp.ones(dout))
+    # created last, so that every other weight is drawn as without it; zero: b starts at the
+    # training set's standard deviation of each coordinate
+    self.error_scale = nnx.Linear(hidden, dout, kernel_init=nnx.initializers.zeros,
+                                  rngs=rngs) if scale_head else None
 
   def inputs(self, kp: jax.Array) -> jax.Array:
     """2D joints [B, J, 2] px -> the network's flat input [B, 2J] before the dataset statistics
@@ -91,8 +103,9 @@ class LiftingNet(nnx.Module):
     keep = jax.random.bernoulli(key, 1.0 - self.dropout, x.shape)
     return jnp.where(keep, x / (1.0 - self.dropout), 0.0)
 
-  def raw(self, kp: jax.Array, train: bool = False, key=None, sample: bool = False) -> jax.Array:
-    """kp [B, J, 2] px -> normalised output [B, 3(J-1)]. ``sample``: one Monte-Carlo dropout
+  def features(self, kp: jax.Array, train: bool = False, key=None,
+               sample: bool = False) -> jax.Array:
+    """kp [B, J, 2] px -> the last hidden features [B, H]. ``sample``: one Monte-Carlo dropout
     draw (dropout from ``key``, BatchNorm on its running statistics, which it leaves unchanged)."""
     keys = [None] * (1 + len(self.layers)) if key is None else \
         list(jax.random.split(key, 1 + len(self.layers)))
@@ -106,7 +119,24 @@ class LiftingNet(nnx.Module):
         h = self._drop(nnx.relu(self.bns[k](self.layers[k](h), use_running_average=not train)),
                        drop, keys[1 + k])
       x = x + h
-    return self.out(x)
+    return x
+
+  def raw(self, kp: jax.Array, train: bool = False, key=None, sample: bool = False) -> jax.Array:
+    """kp [B, J, 2] px -> normalised output [B, 3(J-1)] (``sample``: as :meth:`features`)."""
+    return self.out(self.features(kp, train, key, sample))
+
+  def log_scale(self, features: jax.Array) -> jax.Array:
+    """The scale head on the last hidden features [B, H] (held fixed) -> log b [B, J-1, 3] of
+    the non-root joints, b in mm along the camera's x, y, z.
+
+    Raises:
+      ValueError: the network was built without ``scale_head``.
+    """
+    if self.error_scale is None:
+      raise ValueError('LiftingNet.log_scale: built without a scale head; set '
+                       'config.model.lifting.scale_head=True')
+    s = self.error_scale(jax.lax.stop_gradient(features)) + jnp.log(self.out_std.value)
+    return jnp.clip(s, -5.0, 12.0).reshape(s.shape[0], self.num_joints - 1, 3)
 
   def from_raw(self, raw: jax.Array) -> jax.Array:
     """Normalised output [B, 3(J-1)] -> root-relative pose [B, J, 3] mm (root exactly 0)."""
@@ -137,4 +167,5 @@ def build(model_config, *, axis_name=None, seed: int = 0) -> LiftingNet:
   lc = model_config.lifting
   return LiftingNet(num_joints=model_config.num_joints, hidden=lc.hidden,
                     num_blocks=lc.num_blocks, dropout=lc.dropout, pose_norm=lc.pose_norm,
-                    axis_name=axis_name, rngs=nnx.Rngs(seed))
+                    axis_name=axis_name, scale_head=bool(lc.get('scale_head', False)),
+                    rngs=nnx.Rngs(seed))

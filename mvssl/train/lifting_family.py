@@ -2,9 +2,12 @@
 codec (:mod:`mvssl.geometry.root_relative`): 2D joints in, the root-relative camera-frame pose out.
 
 Loss of a lifting run: ``l1 * L1 (mm) + l2 * MSE (normalised outputs, the paper's loss) + mvc *
-L_MVC (mm)``; L_MVC compares the views' predictions rotated into world orientation (R^T), so it
-needs no root depth. Dropout draws from the step's ``rng``; under the 'uncertainty' routing each
-view's spread is that of its prediction over dropout samples (:func:`dropout_sigma`).
+L_MVC (mm)``, plus, for a network with a scale head, the Laplace negative log-likelihood that
+trains it (:func:`laplace_nll`; it moves the head only). L_MVC compares the views' predictions
+rotated into world orientation (R^T), so it needs no root depth. Dropout draws from the step's
+``rng``; under the 'uncertainty' routing each view's per-axis uncertainty is the scale head's
+(:func:`learned_sigma`) or, without one, the spread of its prediction over dropout samples
+(:func:`dropout_sigma`).
 """
 
 from __future__ import annotations
@@ -43,13 +46,38 @@ def dropout_sigma(model, kp: jax.Array, rng, samples: int) -> jax.Array:
   return jnp.sqrt(jnp.var(jax.lax.stop_gradient(draws), axis=0) + SIGMA_FLOOR_MM ** 2)
 
 
+def learned_sigma(model, log_b: jax.Array) -> jax.Array:
+  """The 'uncertainty' routing's sigma from the scale head: the standard deviation of the
+  Laplace distribution, sqrt(2) b, held fixed, with the root (never wrong) at the floor:
+  log_b [N, J-1, 3] (:meth:`LiftingNet.log_scale`) -> [N, J, 3] mm,
+  ``sqrt(2 b^2 + SIGMA_FLOOR_MM^2)``."""
+  b = jnp.insert(jnp.exp(jax.lax.stop_gradient(log_b)), model.root, 0.0, axis=1)
+  return jnp.sqrt(2.0 * b ** 2 + SIGMA_FLOOR_MM ** 2)
+
+
+def laplace_nll(err_mm: jax.Array, log_b: jax.Array, weight: jax.Array) -> jax.Array:
+  """Laplace negative log-likelihood of the errors under the predicted scales, per coordinate
+  ``|e| / b + log b`` (up to log 2; minimised by b = E|e|; Kendall & Gal 2017, eq. 8 with an
+  L1 likelihood), with the errors held fixed so that only the scale head learns from it.
+
+  err_mm, log_b: [N, J-1, 3] (mm, log mm); weight: [N, J-1] -> [] weighted mean over joints of
+  the mean over the 3 axes.
+  """
+  e = jnp.abs(jax.lax.stop_gradient(err_mm))
+  per = jnp.mean(e * jnp.exp(-log_b) + log_b, axis=-1)
+  return jnp.sum(per * weight) / jnp.maximum(jnp.sum(weight), 1.0)
+
+
 def lifting_loss(model, batch, codec, weights, rng=None, mvc_options=losses.MvcOptions()):
   """The loss of a lifting run on a batch: keypoints_2d [b, V, J, 3], cams [b, V], view_valid,
   pose_3d [b, J, 3] world mm, l1_w / mvc_w [b]; L_MVC as ``mvc_options`` says ('depth_only'
-  moves the lifted depths only; 'uncertainty' weighs by :func:`dropout_sigma`, drawn with a key
-  folded from ``rng``). -> (loss, {l1, l2, mvc})."""
+  moves the lifted depths only; 'uncertainty' weighs by the scale head's :func:`learned_sigma`
+  or, without a head, by :func:`dropout_sigma`, drawn with a key folded from ``rng``); with a
+  scale head, + :func:`laplace_nll` on the same weights as the L1 term.
+  -> (loss, {l1, l2, mvc[, nll]})."""
   b, v, j = batch['keypoints_2d'].shape[:3]
-  raw = model.raw(_flat(batch['keypoints_2d'][..., :2]), train=True, key=rng)  # [b*v, 3(J-1)]
+  feats = model.features(_flat(batch['keypoints_2d'][..., :2]), train=True, key=rng)
+  raw = model.out(feats)                                                       # [b*v, 3(J-1)]
   pred = model.from_raw(raw).reshape(b, v, j, 3)                               # mm
   target, root_depth = codec.encode_batch(batch['cams'], batch['pose_3d'])    # [b, V, J, 3] mm
   w = losses.joint_weights(batch)                                             # [b, V, J|1]
@@ -59,8 +87,15 @@ def lifting_loss(model, batch, codec, weights, rng=None, mvc_options=losses.MvcO
   wj = jnp.broadcast_to(w, (b, v, j)).reshape(b * v, j)
   wj = jnp.delete(wj, model.root, axis=1, assume_unique_indices=True)         # non-root joints
   l2 = jnp.sum(err * wj) / jnp.maximum(jnp.sum(wj), 1.0)
-  sigma = None
-  if mvc_options.routing == 'uncertainty':
+  sigma, aux = None, {}
+  if model.error_scale is not None:
+    log_b = model.log_scale(feats)                                            # [b*v, J-1, 3]
+    mm_err = jnp.delete((pred - target).reshape(b * v, j, 3), model.root, axis=1,
+                        assume_unique_indices=True)
+    aux['nll'] = laplace_nll(mm_err, log_b, wj)
+    if mvc_options.routing == 'uncertainty':
+      sigma = learned_sigma(model, log_b).reshape(b, v, j, 3)
+  elif mvc_options.routing == 'uncertainty':
     key = None if rng is None else jax.random.fold_in(rng, 1)
     sigma = dropout_sigma(model, _flat(batch['keypoints_2d'][..., :2]), key,
                           mvc_options.samples).reshape(b, v, j, 3)
@@ -69,7 +104,7 @@ def lifting_loss(model, batch, codec, weights, rng=None, mvc_options=losses.MvcO
                         view_mask=batch['view_valid'], form=mvc_options.form,
                         routing=mvc_options.routing, sigma_mm=sigma)
   loss = losses.total_loss(l1, mvc, l1_weight=weights.l1, mvc_weight=weights.mvc)
-  return loss + weights.l2 * l2, dict(l1=l1, l2=l2, mvc=mvc)
+  return loss + weights.l2 * l2 + aux.get('nll', 0.0), dict(l1=l1, l2=l2, mvc=mvc, **aux)
 
 
 @functools.partial(jax.jit, static_argnums=(0,))

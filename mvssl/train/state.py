@@ -82,5 +82,35 @@ def make_optimizer(opt_cfg, schedule) -> optax.GradientTransformation:
   sched = learning_rate(opt_cfg, schedule)
   opt = (optax.adamw(sched, weight_decay=opt_cfg.weight_decay) if opt_cfg.name == 'adamw'
          else optax.adam(sched))
-  clip = optax.clip_by_global_norm(opt_cfg.clip) if opt_cfg.clip > 0 else optax.identity()
+  clip = clip_apart(opt_cfg.clip) if opt_cfg.clip > 0 else optax.identity()
   return optax.chain(clip, opt)
+
+
+# Parameters under these attribute names are clipped by their own global norm, apart from the
+# rest: heads that learn from held-fixed features (the lifting network's Laplace scale head) and
+# must not change how the others are clipped.
+APART = ('error_scale',)
+
+
+def _apart(path) -> bool:
+  return any(getattr(k, 'key', getattr(k, 'name', None)) in APART for k in path)
+
+
+def clip_apart(max_norm: float) -> optax.GradientTransformation:
+  """``optax.clip_by_global_norm(max_norm)`` applied separately to the parameters under
+  :data:`APART` and to all the others, so that a head trained on held-fixed features leaves the
+  others' updates exactly as without it. Without such parameters it is
+  ``optax.clip_by_global_norm`` (the same state, the same arithmetic)."""
+  inner = optax.clip_by_global_norm(max_norm)
+
+  def update(updates, state, params=None):
+    mask = jax.tree_util.tree_map_with_path(lambda p, _: _apart(p), updates)
+    if not any(jax.tree.leaves(mask)):
+      return inner.update(updates, state, params)
+    part = lambda keep: jax.tree.map(                                  # noqa: E731
+        lambda u, m: u if m == keep else jnp.zeros_like(u), updates, mask)
+    rest, _ = inner.update(part(False), state, params)
+    head, _ = inner.update(part(True), state, params)
+    return jax.tree.map(lambda m, a, b: b if m else a, mask, rest, head), state
+
+  return optax.GradientTransformation(inner.init, update)

@@ -1,10 +1,12 @@
 """configs/lifting.py:b_grid: every form of L_MVC at every weight of the grid, chosen on the
-validation split by the study, reusing b_forms' runs at lambda 0.1 (same names and settings)."""
+validation split by the study, reusing b_forms' runs at lambda 0.1 (same names and settings);
+:b_scale: the uncertainty routing on the network's learned scale, in a workdir of its own."""
 
 import chex
 
 from configs import lifting as lifting_config
 from mvssl.experiments import study
+from mvssl.train import runs
 
 
 def _without_labels(run):
@@ -43,3 +45,14 @@ class LiftingGridTest(chex.TestCase):
   def test_a_bad_protocol_is_one_line(self):
     with self.assertRaisesRegex(ValueError, 'b_grid'):
       lifting_config.get_config('d_grid')
+
+  def test_scale_protocol_has_the_head_and_pairs_the_learned_routing(self):
+    c, b = lifting_config.get_config('b_scale'), lifting_config.get_config('b')
+    self.assertTrue(c.model.lifting.scale_head)
+    self.assertFalse(b.model.lifting.scale_head)
+    table = runs.table(c)                       # every row valid
+    self.assertEqual(table['ours_uncertainty'].mvc.routing, 'uncertainty')
+    runs.check_pairs(c.pairs, table)
+    self.assertIn(('ours_uncertainty', 'ours'), c.pairs)
+    for name in ('base', 'l1_only', 'ours'):    # as in b: the head leaves the pose head alone
+      self.assertEqual(_without_labels(c.runs[name]), _without_labels(b.runs[name]))
