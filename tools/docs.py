@@ -248,12 +248,15 @@ def seeds_table(name: str, metrics=('mpjpe', 'pa_mpjpe')) -> str:
   names = dict(mpjpe='MPJPE', pa_mpjpe='PA-MPJPE', abs_mpjpe='absolute MPJPE', mrpe='MRPE',
                consensus_mpjpe="views' mean", view_specific='view-specific', lateral='lateral',
                depth='depth', disagreement='disagreement', pose_scale='pose scale')
-  lines = ['| model | ' + ' | '.join(names[k] for k in metrics) + ' |',
-           '|---' * (1 + len(metrics)) + '|']
+  minutes = out.get('minutes', {})                 # results files from before lack it
+  lines = ['| model | ' + ' | '.join(names[k] for k in metrics) +
+           (' | min/run' if minutes else '') + ' |',
+           '|---' * (1 + len(metrics) + bool(minutes)) + '|']
   for m in cols:
     r = out['models'][m]['mean']
     lines.append(f'| {m} | ' + ' | '.join(
-        _ms(r[k], 3 if k == 'pose_scale' else 1) for k in metrics) + ' |')
+        _ms(r[k], 3 if k == 'pose_scale' else 1) for k in metrics) +
+        (f' | {minutes.get(m, float("nan")):.1f}' if minutes else '') + ' |')
   extra = f'; P-GT vs hidden GT {_ms(out["pgt_mpjpe"])} mm' if 'pgt_mpjpe' in out else ''
   lines += ['', f'{len(out["seeds"])} seeds, {out["num_test_frames"]} test frames, mean over '
             f'cameras, mm{extra}. Source: `docs/results/{name}.json` '

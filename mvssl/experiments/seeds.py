@@ -108,6 +108,9 @@ def aggregate(per_seed: dict, workdirs: dict, pairs=()) -> dict:
   for a, b, k in evaluate.pair_list(first, pairs):
     out['pairs'].append(dict(a=a, b=b, metric=k, **stats.paired_over_seeds(
         errors, f'{runs[a]["name"]}/{k}', f'{runs[b]["name"]}/{k}')))
+  # training wall time per run (minutes, mean over seeds; summaries.wall_minutes)
+  out['minutes'] = {m: stats.mean_std([r['runs'][m].get('minutes', np.nan)
+                                       for r in per_seed.values()])[0] for m in runs}
   if 'pgt' in first and 'mpjpe' in first['pgt']:
     out['pgt_mpjpe'] = dict(zip(('mean', 'std'), stats.mean_std(
         [r['pgt']['mpjpe'] for r in per_seed.values()])))

@@ -26,7 +26,6 @@ reported, never used to choose).
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 
@@ -40,6 +39,7 @@ from mvssl.experiments import study_report
 from mvssl.train import evaluate
 from mvssl.train import runs as runs_lib
 from mvssl.train import stages
+from mvssl.train import summaries
 from mvssl.train.context import Context
 
 log = logging.getLogger('mvssl')
@@ -192,16 +192,6 @@ def run(config, workdir: str) -> dict:
   return out
 
 
-def _minutes(workdir: str, name: str) -> float:
-  """Training wall time of a run (minutes, from its metrics.jsonl; since the last resume)."""
-  path = os.path.join(workdir, name, 'metrics.jsonl')
-  if not os.path.exists(path):
-    return float('nan')
-  with open(path) as f:
-    rows = [json.loads(line) for line in f if line.strip()]
-  return rows[-1]['time'] / 60.0 if rows else float('nan')
-
-
 def _errors(per_seed: dict, split: str) -> dict:
   name = 'errors.npz' if split == 'test' else f'{split}_errors.npz'
   return {s: dict(np.load(os.path.join(r['workdir'], name))) for s, r in per_seed.items()}
@@ -239,7 +229,8 @@ def aggregate(config, per_seed: dict) -> dict:
     have = [k for k, out in per_seed.items() if label in out['test']['models']]
     v = dict(name=name, label=label, seeds=have,
              description=per_seed[have[0]]['test']['runs'][label]['description'],
-             minutes=stats.mean_std([_minutes(per_seed[k]['workdir'], name) for k in have])[0],
+             minutes=stats.mean_std([summaries.wall_minutes(os.path.join(
+                 per_seed[k]['workdir'], name)) for k in have])[0],
              trains_on_validation=_trains_on_validation(config, name))
     for role in splits:
       v[role] = {}

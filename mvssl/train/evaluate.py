@@ -176,7 +176,8 @@ def evaluate(ctx: Context, split: str = 'test') -> dict:
     described = runs_lib.describe(run, ctx.schedule(run))
     results['runs'][label] = dict(name=name, report=run.report, order=run.order,
                                   description=described + (f'; evaluated at the root depths of '
-                                                           f'{root_from}' if root_from else ''))
+                                                           f'{root_from}' if root_from else ''),
+                                  minutes=summaries.wall_minutes(os.path.join(ctx.workdir, name)))
   pgt_path = ctx.pgt_path()
   if os.path.exists(pgt_path):
     try:

@@ -11,12 +11,35 @@ Tags: ``loss/<term>`` for the loss and each of its terms (``loss/l1``, ``loss/mv
 
 from __future__ import annotations
 
+import json
 import logging
+import math
 import os
 
 import numpy as np
 
 LOSS_SKIP = ('grad_norm', 'param_norm', 'lr', 'steps_per_s')
+
+
+def wall_minutes(run_dir: str) -> float:
+  """A run's training wall time (minutes) from its ``metrics.jsonl``: each row's ``time`` counts
+  from the start of that process's training, so the time is the sum over the segments between
+  resumes (a row whose time is below the previous row's starts a segment) of each segment's last
+  time. The time between a segment's last row and a crash is not counted. NaN without rows."""
+  path = os.path.join(run_dir, 'metrics.jsonl')
+  if not os.path.exists(path):
+    return math.nan
+  total, last = 0.0, None
+  with open(path) as f:
+    for line in f:
+      try:
+        t = float(json.loads(line)['time'])
+      except (ValueError, KeyError, TypeError):
+        continue
+      if last is not None and t < last:
+        total += last
+      last = t
+  return math.nan if last is None else (total + last) / 60.0
 
 
 def tag(key: str) -> str:

@@ -118,6 +118,14 @@ class LoopTest(parameterized.TestCase):
     self.assertEqual(loop.trim_metrics(path, 4), 0)
     self.assertEqual(loop.trim_metrics(os.path.join(os.path.dirname(path), 'none.jsonl'), 4), 0)
 
+  def test_wall_minutes_adds_the_segments_between_resumes(self):
+    run_dir = self.create_tempdir().full_path
+    self.assertTrue(np.isnan(summaries.wall_minutes(run_dir)))            # no metrics.jsonl
+    with open(os.path.join(run_dir, 'metrics.jsonl'), 'w') as f:          # resumed twice
+      f.write('{"step": 2, "time": 60}\n{"step": 4, "time": 120}\n{"step": 6, "time": 30}\n'
+              '{"step": 8, "time": 90}\n{"step": 10, "time": 45}\n{"step": 12, "ti')
+    self.assertAlmostEqual(summaries.wall_minutes(run_dir), (120 + 90 + 45) / 60.0)
+
   def test_a_different_model_in_a_finished_workdir_is_one_line(self):
     tmp = self.create_tempdir().full_path
     state, loss, batch, sched = _setup(n=4, steps=2)
