@@ -154,13 +154,15 @@ def run(label, family, schedule, *, init_from='', init_seed=0, gt=True, pgt=Fals
   uncertainty; reprojection needs family integral, uncertainty integral (the heatmaps' spreads)
   or lifting (the spread over mvc_samples dropout samples of the network, drawn each step)).
 
-  The unlabeled frames' targets (the reproduction study; integral family for the per-view ones):
+  The unlabeled frames' targets (the reproduction study; integral or lifting family for the
+  per-view ones):
   pgt_from pseudo_label (config.pseudo_label's P-GT) | pseudo_label_ungated (the same without
   the robust gate: plain DLT of every view whose score passes) | hidden_gt (the unlabeled split's
   own 3D labels: a diagnosis, never a method); pgt_l1: False = no L1 on them (MVC only, the root
   depth still from the targets); pgt_noise_mm: Gaussian sigma (mm, per world coordinate and
-  joint) of noise added to the world pose, the same in every view; pgt_view_noise: sigma
-  (heatmap cells / depth bins) of noise added to each view's targets independently; pgt_withheld:
+  joint) of noise added to the world pose, the same in every view; pgt_view_noise: sigma (the
+  codec's units: heatmap cells / depth bins for integral, mm for lifting) of noise added to each
+  view's targets independently; pgt_withheld:
   fraction of (view, joint) targets given no L1; noise_seed: fixes the noise and withheld targets
   per frame (not the model seed). unlabeled_share: fraction of the training draws that are
   unlabeled frames (0 = in proportion to the frame counts).

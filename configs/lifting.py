@@ -9,6 +9,7 @@ method applied to it (P-GT by DLT of the unlabeled frames' 2D, fine-tuning with 
   python launch.py --config=configs/lifting.py:c_forms --workdir=runs/lifting_c  # (c) + forms
   python launch.py --config=configs/lifting.py:b_grid --workdir=runs/lifting_b   # (b) weights
   python launch.py --config=configs/lifting.py:b_scale --workdir=runs/lifting_b_scale
+  python launch.py --config=configs/lifting.py:b_incomplete --workdir=runs/lifting_b
 
 Protocols (subjects of $MVSSL_SHARED_DATA/h36m_motion, 10 Hz, each frame seen by its subject's
 four official cameras):
@@ -35,6 +36,12 @@ four official cameras):
            dropout's spread: Base, L1-only, Ours and Ours uncertainty-routed, every seed, in a
            workdir of its own (every network there has the head; the head does not change the
            pose head, so Base, L1-only and Ours train as in b).
+  b_incomplete, c_incomplete
+           where L_MVC should have information the L1 lacks: L1-only and Ours (lambda 0.1) with
+           30% of the (view, joint) P-GT targets withheld, and with noise of its own on each
+           view's camera-frame target (35 mm, about the image study's 0.25 heatmap units),
+           every seed, each Ours paired with its L1-only; in the workdir of b (c) the runs
+           already trained there are reused.
   b_grid, c_grid
            the weight of every form (the paper's included) chosen on the validation split
            (mvssl.experiments.study): lambda on the grid GRID, fixed before any run, at the first
@@ -51,7 +58,8 @@ import os
 from configs import default
 
 PROTOCOLS = ('a', 'a_noisy', 'b', 'c', 'b_forms', 'c_forms', 'b_grid', 'c_grid',
-             'b_scale', 'c_scale')
+             'b_scale', 'c_scale', 'b_incomplete', 'c_incomplete')
+VIEW_NOISE_MM = 35.0   # :incomplete's per-view target noise
 # (run name, mvc_loss.routing, label): the forms of L_MVC a lifting model can train with
 # (reprojection needs the image model's heatmaps; uncertainty takes the spread of the network's
 # prediction over dropout samples, mvc_loss.samples of them each step)
@@ -110,6 +118,8 @@ def get_config(arg=None):
                        mvc_frames='all', mvc=0.1, order=4)))
   if arg.endswith('_grid'):
     _grid(c)
+  elif arg.endswith('_incomplete'):
+    _incomplete(c)
   elif arg.endswith('_scale'):
     c.title += ", the 'uncertainty' routing on a learned scale of the error"
     c.model.lifting.scale_head = True
@@ -159,3 +169,18 @@ def _grid(c):
   s.candidates = tuple(n for _, rows in groups for n in rows)
   s.groups = (('Baselines', ('base_gt', 'l1_only')),) + tuple(groups)
   s.pairs = (('l1_only', 'base_gt'),) + tuple(pairs)
+
+
+def _incomplete(c):
+  """L1-only and Ours with withheld and with per-view-noisy P-GT targets (module docstring), in
+  place."""
+  c.title += ', incomplete and view-inconsistent P-GT targets'
+  for tag, text, kw in (('h30', '30% of targets withheld', dict(pgt_withheld=0.3)),
+                        ('vn', f'per-view noise {VIEW_NOISE_MM:g} mm',
+                         dict(pgt_view_noise=VIEW_NOISE_MM))):
+    for name, label, mvc in (('l1', 'L1-only', 0.0), ('ours', 'Ours', 0.1)):
+      c.runs[f'{name}_{tag}'] = default.run(f'{label}, {text}', 'lifting', 'finetune',
+                                            init_from='base', pgt=True, mvc_frames='all',
+                                            mvc=mvc, order=10 + len(c.runs), **kw)
+  c.pairs = (('ours', 'l1_only'), ('l1_h30', 'l1_only'), ('ours_h30', 'l1_h30'),
+             ('l1_vn', 'l1_only'), ('ours_vn', 'l1_vn'))

@@ -531,6 +531,8 @@ BLOCKS = {
     'study_incomplete.table': lambda: study_table('study_incomplete'),
     'lifting_b_grid.forms': lambda: study_forms('lifting_b_grid'),
     'learned_scale': lambda: dropout_spread('learned_scale'),
+    'lifting_b_incomplete.pairs': lambda: seeds_pairs('lifting_b_incomplete'),
+    'lifting_b_incomplete.decomposition': lambda: seeds_decomposition('lifting_b_incomplete'),
     'lifting_b_scale.pairs': lambda: seeds_pairs('lifting_b_scale'),
     'lifting_b_scale.decomposition': lambda: seeds_decomposition('lifting_b_scale'),
     'lifting_b_grid.table': lambda: study_table('lifting_b_grid'),

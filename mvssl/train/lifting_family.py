@@ -70,7 +70,9 @@ def laplace_nll(err_mm: jax.Array, log_b: jax.Array, weight: jax.Array) -> jax.A
 
 def lifting_loss(model, batch, codec, weights, rng=None, mvc_options=losses.MvcOptions()):
   """The loss of a lifting run on a batch: keypoints_2d [b, V, J, 3], cams [b, V], view_valid,
-  pose_3d [b, J, 3] world mm, l1_w / mvc_w [b]; L_MVC as ``mvc_options`` says ('depth_only'
+  pose_3d [b, J, 3] world mm, l1_w / mvc_w [b], optionally target_w [b, V, J] (0: a withheld
+  or rejected target) and target_noise [b, V, J, 3] mm (each view's own noise, added to its
+  camera-frame target, root excepted); L_MVC as ``mvc_options`` says ('depth_only'
   moves the lifted depths only; 'uncertainty' weighs by the scale head's :func:`learned_sigma`
   or, without a head, by :func:`dropout_sigma`, drawn with a key folded from ``rng``); with a
   scale head, + :func:`laplace_nll` on the same weights as the L1 term.
@@ -80,6 +82,9 @@ def lifting_loss(model, batch, codec, weights, rng=None, mvc_options=losses.MvcO
   raw = model.out(feats)                                                       # [b*v, 3(J-1)]
   pred = model.from_raw(raw).reshape(b, v, j, 3)                               # mm
   target, root_depth = codec.encode_batch(batch['cams'], batch['pose_3d'])    # [b, V, J, 3] mm
+  if 'target_noise' in batch:          # per-view noise (codec units: mm); the root stays 0
+    noise = jnp.asarray(batch['target_noise']).at[:, :, model.root].set(0.0)
+    target = target + noise * codec.unit_mm
   w = losses.joint_weights(batch)                                             # [b, V, J|1]
   l1 = losses.l1_loss(pred / codec.unit_mm, target / codec.unit_mm, w)
   err = (raw - model.normalised(model.targets(_flat(target)))) ** 2           # [b*v, 3(J-1)]

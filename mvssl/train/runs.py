@@ -47,7 +47,8 @@ class Targets:
       what the gate buys is measured against it) | 'hidden_gt' (the split's own labels).
     l1: whether they get the L1 term (False: MVC only; the root depth still comes from them).
     noise_mm: sigma (mm) of world noise per joint and coordinate, the same in every view.
-    view_noise: sigma (heatmap units) of noise on each view's targets independently.
+    view_noise: sigma of noise on each view's targets independently, in the codec's units
+      (heatmap cells / depth bins for integral, mm for lifting).
     withheld: fraction of (view, joint) targets without L1, fixed per frame.
     seed: seed of the noise and the withheld targets (fixed per frame, not per model seed).
   """
@@ -127,9 +128,9 @@ def _row(name: str, r, schedules) -> Run:
       raise ValueError(f'{where}.data.{field} must be >= 0' +
                        (' and < 1' if field in ('pgt_withheld', 'unlabeled_share') else '') +
                        f', got {d[field]!r}')
-  if (d.pgt_view_noise or d.pgt_withheld) and r.family != 'integral':
-    raise ValueError(f'{where}.data: pgt_view_noise / pgt_withheld act on heatmap targets; '
-                     f'family {r.family!r} has none (use family integral)')
+  if (d.pgt_view_noise or d.pgt_withheld) and r.family not in ('integral', 'lifting'):
+    raise ValueError(f'{where}.data: pgt_view_noise / pgt_withheld act on per-view targets of '
+                     f'family integral or lifting, not {r.family!r}')
   if d.unlabeled_share and not (d.gt and d.pgt):
     raise ValueError(f'{where}.data.unlabeled_share needs both gt and pgt frames')
   if r.report not in REPORTS:
@@ -242,7 +243,8 @@ def describe(run: Run, schedule) -> str:
     if t.noise_mm:
       notes.append(f'+ {t.noise_mm:g} mm world noise')
     if t.view_noise:
-      notes.append(f'+ {t.view_noise:g} heatmap-unit noise per view')
+      unit = 'mm' if run.family == 'lifting' else 'heatmap-unit'
+      notes.append(f'+ {t.view_noise:g} {unit} noise per view')
     if t.withheld:
       notes.append(f'{t.withheld:.0%} of (view, joint) targets withheld')
     if not t.l1:

@@ -56,3 +56,17 @@ class LiftingGridTest(chex.TestCase):
     self.assertIn(('ours_uncertainty', 'ours'), c.pairs)
     for name in ('base', 'l1_only', 'ours'):    # as in b: the head leaves the pose head alone
       self.assertEqual(_without_labels(c.runs[name]), _without_labels(b.runs[name]))
+
+  def test_incomplete_protocol_pairs_each_ours_with_its_own_l1_only(self):
+    c, b = lifting_config.get_config('b_incomplete'), lifting_config.get_config('b')
+    table = runs.table(c)
+    runs.check_pairs(c.pairs, table)
+    self.assertEqual(table['l1_h30'].targets.withheld, 0.3)
+    self.assertEqual(table['ours_vn'].targets.view_noise, lifting_config.VIEW_NOISE_MM)
+    for a, ref in (('ours_h30', 'l1_h30'), ('ours_vn', 'l1_vn')):
+      self.assertIn((a, ref), c.pairs)
+      self.assertEqual(table[a].targets, table[ref].targets)     # the same targets, + MVC
+      self.assertGreater(table[a].weights.mvc, 0.0)
+      self.assertEqual(table[ref].weights.mvc, 0.0)
+    for name in ('base', 'base_gt', 'l1_only', 'ours'):          # reused from b's workdir
+      self.assertEqual(_without_labels(c.runs[name]), _without_labels(b.runs[name]))

@@ -62,9 +62,9 @@ class RunTableTest(chex.TestCase):
         (dict(pgt=True, pgt_withheld=1.0), r'config.runs.x.data.pgt_withheld must be >= 0 and < 1'),
         (dict(pgt=True, pgt_noise_mm=-3.0), r'config.runs.x.data.pgt_noise_mm must be >= 0'),
         (dict(unlabeled_share=0.5), r'config.runs.x.data.unlabeled_share needs both gt and pgt'),
-        (dict(family='lifting', pgt=True, pgt_view_noise=0.5, init_from=''),
-         r"config.runs.x.data: pgt_view_noise / pgt_withheld act on heatmap targets; family "
-         r"'lifting'"),
+        (dict(family='metro', pgt=True, pgt_view_noise=0.5, init_from='', report='below'),
+         r"config.runs.x.data: pgt_view_noise / pgt_withheld act on per-view targets of family "
+         r"integral or lifting, not 'metro'"),
     ]
     for change, message in cases:
       config = default.get_config()
