@@ -10,6 +10,7 @@ from flax import nnx
 from jax.test_util import check_grads
 
 from configs import default
+from configs import smoke
 from mvssl import losses
 from mvssl.data import poses as poses_lib
 from mvssl.data.synthetic import synthetic_batch
@@ -23,8 +24,10 @@ from mvssl.train import heatmap_family
 
 
 def _tiny(**g):
+  """The default config at the smoke sizes (configs/smoke.py: the networks other tests build
+  too, so the compiled initialisers are shared) with G's options ``g``."""
   c = default.get_config()
-  c.model.update(resnet_depth=18, num_filters=8, deconv_channels=16)
+  c.model.update(smoke.get_config().model.to_dict())
   c.model.g.update(g)
   return c
 

@@ -121,7 +121,7 @@ class ScaleHeadTest(chex.TestCase):
       loss, g = nnx.value_and_grad(f)(model)
       opt.update(model, g)
       return loss
-    for _ in range(1500):
+    for _ in range(800):
       noisy = base_rel + rng.normal(0.0, 1.0, base_rel.shape) * sd
       noisy[:, 0] = 0.0
       step(model, opt, kp, jnp.asarray(noisy, jnp.float32))
