@@ -16,6 +16,13 @@ if 'JAX_COMPILATION_CACHE_DIR' not in os.environ:
                     JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS='0',
                     JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES='-1')
 
+# Most of what the tests compile is small and runs once: LLVM's optimisation of each program
+# costs more time than it saves. XLA's own passes (fusion, simplification) still run and no
+# fast-math is enabled, so the arithmetic is IEEE as in a run; the subprocesses inherit it.
+if '--xla_backend_optimization_level' not in os.environ.get('XLA_FLAGS', ''):
+  os.environ['XLA_FLAGS'] = (os.environ.get('XLA_FLAGS', '') +
+                             ' --xla_backend_optimization_level=0').strip()
+
 import jax  # noqa: E402
 
 jax.config.update('jax_num_cpu_devices', 2)
