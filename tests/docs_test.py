@@ -76,3 +76,45 @@ class DocsTest(chex.TestCase):
     self.assertIn('--require-hashes -r requirements.lock', ci)
     self.assertIn('tools/lock.py check', ci)
     self.assertIn('mkdocs build --strict', ci)
+
+
+def _row(label, val, seeds=(0,)):
+  ms = dict(mean=80.0, std=0.5, per_seed=[80.0] * len(seeds))
+  return dict(label=label, seeds=list(seeds), minutes=3.0,
+              validation=dict(mpjpe=dict(mean=val, std=0.0, per_seed=[val] * len(seeds))),
+              test=dict(mpjpe=ms, vs_reference=dict(mean=1.0, low=0.5, high=1.5, holm=True),
+                        consensus_mpjpe=ms, view_specific=ms, depth=ms, pose_scale=ms))
+
+
+class StudyFormsTableTest(chex.TestCase):
+
+  def test_each_form_shows_its_validation_choice_and_that_rows_comparisons(self):
+    variants = {
+        'base_gt': _row('Base', 90.0), 'l1_only': _row('L1-only', 85.0),
+        'ours_w003': _row('Ours, lambda 0.03', 84.0), 'ours': _row('Ours, lambda 0.1', 83.0),
+        'ours_w03': _row('Ours, lambda 0.3', 86.0),
+        'sc_w003': _row('Ours, scale, lambda 0.03', 82.0, seeds=(0, 1)),
+        'sc': _row('Ours, scale, lambda 0.1', 84.5), 'sc_w03': _row('Ours, scale, lambda 0.3', 87.0)}
+    out = dict(variants=variants, chosen_on=[0], seeds=[0, 1], comparisons=7,
+               groups=[['Baselines', ['base_gt', 'l1_only']],
+                       ['Ours', ['ours_w003', 'ours', 'ours_w03']],
+                       ['scale', ['sc_w003', 'sc', 'sc_w03']]],
+               pairs=[dict(a='Ours, scale, lambda 0.03', b='Ours, lambda 0.1',
+                           test=dict(mean=-2.0, low=-3.0, high=-1.0, holm=False))],
+               provenance=dict(written_by=dict(command='x', commit='abc1234', lock='sha256:00',
+                                               device='cpu x1', created='now')))
+    tmp = self.create_tempdir().full_path
+    with open(os.path.join(tmp, 'g.json'), 'w') as f:
+      json.dump(out, f)
+    old, docs.RESULTS = docs.RESULTS, tmp
+    try:
+      lines = docs.study_forms('g').splitlines()
+    finally:
+      docs.RESULTS = old
+    ours = next(x for x in lines if x.startswith('| Ours |'))
+    scale = next(x for x in lines if x.startswith('| Ours, scale |'))
+    cells = lambda x: [c.strip() for c in x.strip('|').split('|')]   # noqa: E731
+    self.assertEqual(cells(ours)[1:5], ['84.0', '83.0', '86.0', '0.1'])   # lowest validation
+    self.assertEqual(cells(ours)[8], '-')                     # the paper's form against itself
+    self.assertEqual(cells(scale)[4:6], ['0.03', '2'])        # chosen, promoted to 2 seeds
+    self.assertIn('[-3.00, -1.00]', cells(scale)[8])         # its pair with the paper's form

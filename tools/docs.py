@@ -211,7 +211,7 @@ def study_forms(name: str) -> str:
   v, on = out['variants'], out['chosen_on'] or out['seeds'][:1]
   pairs = {(p['a'], p['b']): p for p in out['pairs']}
   paper = v['ours']['label']
-  grid = [r for g, rows in out['groups'] if g != 'Baselines' for r in [rows]]
+  grid = [rows for g, rows in out['groups'] if g != 'Baselines']      # one group per form
   weights = [v[n]['label'].rsplit('lambda ', 1)[-1] for n in grid[0]]
   head = (['form'] + [f'validation, lambda {w}' for w in weights] +
           ['chosen', 'seeds', 'test MPJPE', 'minus L1-only', f'minus {paper}', "views' mean",
