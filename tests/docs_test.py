@@ -94,7 +94,8 @@ class StudyFormsTableTest(chex.TestCase):
         'ours_w003': _row('Ours, lambda 0.03', 84.0), 'ours': _row('Ours, lambda 0.1', 83.0),
         'ours_w03': _row('Ours, lambda 0.3', 86.0),
         'sc_w003': _row('Ours, scale, lambda 0.03', 82.0, seeds=(0, 1)),
-        'sc': _row('Ours, scale, lambda 0.1', 84.5), 'sc_w03': _row('Ours, scale, lambda 0.3', 87.0)}
+        'sc': _row('Ours, scale, lambda 0.1', 84.5),
+        'sc_w03': _row('Ours, scale, lambda 0.3', 87.0)}
     out = dict(variants=variants, chosen_on=[0], seeds=[0, 1], comparisons=7,
                groups=[['Baselines', ['base_gt', 'l1_only']],
                        ['Ours', ['ours_w003', 'ours', 'ours_w03']],

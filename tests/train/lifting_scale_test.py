@@ -88,7 +88,9 @@ class ScaleHeadTest(chex.TestCase):
                       jnp.float32)
     weight = jnp.ones((500, 1))
     best = jnp.log(jnp.mean(jnp.abs(err), axis=0, keepdims=True))        # [1, 1, 3]
-    f = lambda lb: lifting_family.laplace_nll(err, jnp.broadcast_to(lb, err.shape), weight)  # noqa: E731
+
+    def f(lb):
+      return lifting_family.laplace_nll(err, jnp.broadcast_to(lb, err.shape), weight)
     np.testing.assert_allclose(jax.grad(f)(best), 0.0, atol=1e-5)
     for d in (-0.3, 0.3):
       self.assertGreater(float(f(best + d)), float(f(best)))
