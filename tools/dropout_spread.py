@@ -39,13 +39,6 @@ RUNS = ('l1_only', 'ours', 'ours_uncertainty')
 AXES = ('x', 'y', 'z')
 
 
-def _sigma(model, flat, samples: int) -> np.ndarray:
-  """[N, J, 3] mm: the learned scale's standard deviation, or the dropout spread."""
-  if model.error_scale is not None:
-    return np.asarray(lifting_family.learned_sigma(model, model.log_scale(model.features(flat))))
-  return np.asarray(lifting_family.dropout_sigma(model, flat, jax.random.key(0), samples))
-
-
 def measure(workdir: str, seed: int, frames: int = 1500, samples: int = 8,
             config: str = 'b_forms') -> dict:
   """{run: {source, sigma_mm, abs_error_mm, corr: {axis: value}}} over ``frames`` random test
@@ -63,7 +56,8 @@ def measure(workdir: str, seed: int, frames: int = 1500, samples: int = 8,
     st = ctx.restore(name)
     model = nnx.merge(st.graphdef, st.params, st.batch_stats)
     flat = kp.reshape(-1, j, 2)
-    sig = _sigma(model, flat, samples).reshape(n, v, j, 3)[:, :, 1:]   # the root: the floor
+    sig = np.asarray(lifting_family.uncertainty_sigma(model, flat, jax.random.key(0), samples))
+    sig = sig.reshape(n, v, j, 3)[:, :, 1:]                         # the root: the floor
     err = np.abs(np.asarray(model(flat)).reshape(n, v, j, 3) - np.asarray(target))[:, :, 1:]
     out[ctx.runs[name].label] = dict(
         source='learned scale' if model.error_scale is not None else 'dropout',

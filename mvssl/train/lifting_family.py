@@ -55,6 +55,16 @@ def learned_sigma(model, log_b: jax.Array) -> jax.Array:
   return jnp.sqrt(2.0 * b ** 2 + SIGMA_FLOOR_MM ** 2)
 
 
+def uncertainty_sigma(model, kp: jax.Array, rng, samples: int, log_b=None) -> jax.Array:
+  """The per-joint, per-axis uncertainty the 'uncertainty' routing takes from a lifting network:
+  its scale head's :func:`learned_sigma` when it has one (from ``log_b`` when given, else from
+  its evaluation-mode features), else its :func:`dropout_sigma` over ``samples`` draws from
+  ``rng``. kp [N, J, 2] px -> [N, J, 3] mm."""
+  if model.error_scale is None:
+    return dropout_sigma(model, kp, rng, samples)
+  return learned_sigma(model, model.log_scale(model.features(kp)) if log_b is None else log_b)
+
+
 def laplace_nll(err_mm: jax.Array, log_b: jax.Array, weight: jax.Array) -> jax.Array:
   """Laplace negative log-likelihood of the errors under the predicted scales, per coordinate
   ``|e| / b + log b`` (up to log 2; minimised by b = E|e|; Kendall & Gal 2017, eq. 8 with an
@@ -92,18 +102,16 @@ def lifting_loss(model, batch, codec, weights, rng=None, mvc_options=losses.MvcO
   wj = jnp.broadcast_to(w, (b, v, j)).reshape(b * v, j)
   wj = jnp.delete(wj, model.root, axis=1, assume_unique_indices=True)         # non-root joints
   l2 = jnp.sum(err * wj) / jnp.maximum(jnp.sum(wj), 1.0)
-  sigma, aux = None, {}
+  sigma, aux, log_b = None, {}, None
   if model.error_scale is not None:
     log_b = model.log_scale(feats)                                            # [b*v, J-1, 3]
     mm_err = jnp.delete((pred - target).reshape(b * v, j, 3), model.root, axis=1,
                         assume_unique_indices=True)
     aux['nll'] = laplace_nll(mm_err, log_b, wj)
-    if mvc_options.routing == 'uncertainty':
-      sigma = learned_sigma(model, log_b).reshape(b, v, j, 3)
-  elif mvc_options.routing == 'uncertainty':
+  if mvc_options.routing == 'uncertainty':
     key = None if rng is None else jax.random.fold_in(rng, 1)
-    sigma = dropout_sigma(model, _flat(batch['keypoints_2d'][..., :2]), key,
-                          mvc_options.samples).reshape(b, v, j, 3)
+    sigma = uncertainty_sigma(model, _flat(batch['keypoints_2d'][..., :2]), key,
+                              mvc_options.samples, log_b).reshape(b, v, j, 3)
   mvc = losses.mvc_loss(codec, batch['cams'], pred, root_depth,
                         unit_mm=mvc_options.unit_mm(codec), weight=batch['mvc_w'],
                         view_mask=batch['view_valid'], form=mvc_options.form,
