@@ -97,6 +97,7 @@ class StudyFormsTableTest(chex.TestCase):
         'sc': _row('Ours, scale, lambda 0.1', 84.5),
         'sc_w03': _row('Ours, scale, lambda 0.3', 87.0)}
     out = dict(variants=variants, chosen_on=[0], seeds=[0, 1], comparisons=7,
+               group_choices={'Ours': 'ours', 'scale': 'sc_w003'},
                groups=[['Baselines', ['base_gt', 'l1_only']],
                        ['Ours', ['ours_w003', 'ours', 'ours_w03']],
                        ['scale', ['sc_w003', 'sc', 'sc_w03']]],
@@ -110,11 +111,17 @@ class StudyFormsTableTest(chex.TestCase):
     old, docs.RESULTS = docs.RESULTS, tmp
     try:
       lines = docs.study_forms('g').splitlines()
+      out['group_choices']['scale'] = 'sc'              # the table shows the study's record
+      with open(os.path.join(tmp, 'g.json'), 'w') as f:
+        json.dump(out, f)
+      recorded = docs.study_forms('g').splitlines()
     finally:
       docs.RESULTS = old
     ours = next(x for x in lines if x.startswith('| Ours |'))
     scale = next(x for x in lines if x.startswith('| Ours, scale |'))
     cells = lambda x: [c.strip() for c in x.strip('|').split('|')]   # noqa: E731
+    self.assertEqual(cells(next(x for x in recorded if x.startswith('| Ours, scale |')))[4],
+                     '0.1')
     self.assertEqual(cells(ours)[1:5], ['84.0', '83.0', '86.0', '0.1'])   # lowest validation
     self.assertEqual(cells(ours)[8], '-')                     # the paper's form against itself
     self.assertEqual(cells(scale)[4:6], ['0.03', '2'])        # chosen, promoted to 2 seeds

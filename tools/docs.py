@@ -205,22 +205,23 @@ def _at_seeds(r: dict, role: str, seeds: list) -> float:
 
 def study_forms(name: str) -> str:
   """A weight grid per form (configs/lifting.py:b_grid): each form's validation MPJPE at every
-  weight of the grid (the seeds the choice was made on), the weight chosen there, and that row
-  on the test split at every seed against L1-only and against the paper's form at lambda 0.1."""
+  weight of the grid (the seeds the choice was made on), the weight the study chose there (its
+  ``group_choices``), and that row on the test split at every seed against L1-only and against
+  the paper's form at lambda 0.1."""
   out = load(name)
   v, on = out['variants'], out['chosen_on'] or out['seeds'][:1]
   pairs = {(p['a'], p['b']): p for p in out['pairs']}
   paper = v['ours']['label']
-  grid = [rows for g, rows in out['groups'] if g != 'Baselines']      # one group per form
-  weights = [v[n]['label'].rsplit('lambda ', 1)[-1] for n in grid[0]]
+  grid = [(g, rows) for g, rows in out['groups'] if g != 'Baselines']   # one group per form
+  weights = [v[n]['label'].rsplit('lambda ', 1)[-1] for n in grid[0][1]]
   head = (['form'] + [f'validation, lambda {w}' for w in weights] +
           ['chosen', 'seeds', 'test MPJPE', 'minus L1-only', f'minus {paper}', "views' mean",
            'view-specific', 'depth', 'pose scale', 'min/run'])
   lines = ['| ' + ' | '.join(head) + ' |', '|---' * len(head) + '|']
-  for rows in grid:
+  for group, rows in grid:
     rows = [n for n in rows if n in v]
     val = {n: _at_seeds(v[n], 'validation', on) for n in rows}
-    best = min(rows, key=val.get)
+    best = out['group_choices'][group]
     r, t = v[best], v[best]['test']
     vs_paper = pairs.get((v[best]['label'], paper))
     cells = ([v[rows[0]]['label'].rsplit(', lambda', 1)[0]] +

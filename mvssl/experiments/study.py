@@ -7,7 +7,8 @@ the table is trained in ``WORKDIR/seed_S`` (resumable: finished runs and predict
 datasets shared in ``WORKDIR/data``): the rows of ``config.study.all_seeds`` at every seed, the
 other rows (sweep points) at the first ``config.study.sweep_seeds`` seeds only; with
 ``config.study.promote`` the best row of each group (lowest validation MPJPE over the sweep seeds,
-with its partners of ``config.study.pairs``) then runs at the other seeds too. Each seed is
+with its partners of ``config.study.pairs``) then runs at the other seeds too, and each group's
+choice is kept in the study's ``group_choices``. Each seed is
 scored on the test split, on the validation split ``config.study.validation`` (held-out labeled
 sequences, :mod:`mvssl.data.validation`: where every choice is made) and on the diagnosis split
 ``config.study.diagnosis`` (the hidden GT of the unlabeled frames: labels the method claims not
@@ -108,13 +109,33 @@ def _seed(config, workdir: str, index: int, keep: list[str]) -> dict:
   return out
 
 
-def promote(config, per_seed: dict) -> list[str]:
+def group_choices(config, per_seed: dict) -> dict[str, str]:
   """The best row of each group of ``config.study.groups`` on the validation split.
 
-  Per group, among its rows that are neither in ``all_seeds`` nor trained on the validation
-  labels: the lowest validation MPJPE averaged over the seeds it ran; then that row's partners in
-  ``config.study.pairs`` (its own L1-only, so that the pair's interval has every seed). The test
-  split plays no part.
+  Per group, among its rows not trained on the validation labels: the lowest validation MPJPE
+  averaged over the seeds it ran. A row of ``all_seeds`` competes like any other (choosing it
+  promotes nothing). The test split plays no part.
+
+  Args:
+    per_seed: {seed: the scores of :func:`_seed`} of the sweep seeds.
+
+  Returns:
+    {group title: run name}, in group order; a group with no scored row is left out.
+  """
+  scores = {n: list(v.values()) for n, v in _validation_scores(per_seed).items()}
+  out = {}
+  for title, rows in config.study.groups:
+    cands = [n for n in rows if n in scores and not _trains_on_validation(config, n)]
+    if cands:
+      out[title] = min(cands, key=lambda n: float(np.mean(scores[n])))
+  return out
+
+
+def promote(config, per_seed: dict) -> list[str]:
+  """The rows to train at every seed: each group's choice (:func:`group_choices`) that is not
+  in ``all_seeds``, with its partners in ``config.study.pairs`` (its reference, and the rows
+  whose reference it is: an L1-only chosen brings its Ours), so that each pair's interval has
+  every seed. A row of ``all_seeds`` is everyone's reference and brings no partner.
 
   Args:
     per_seed: {seed: the scores of :func:`_seed`} of the sweep seeds.
@@ -123,15 +144,10 @@ def promote(config, per_seed: dict) -> list[str]:
     The promoted run names, in group order, without repeats.
   """
   s = config.study
-  scores = {n: list(v.values()) for n, v in _validation_scores(per_seed).items()}
   chosen = []
-  for _, rows in s.groups:
-    cands = [n for n in rows if n in scores and n not in s.all_seeds and
-             not _trains_on_validation(config, n)]
-    if not cands:
-      continue
-    best = min(cands, key=lambda n: float(np.mean(scores[n])))
-    chosen += [best] + [b if a == best else a for a, b in s.pairs if best in (a, b)]
+  for best in group_choices(config, per_seed).values():
+    if best not in s.all_seeds:
+      chosen += [best] + [b if a == best else a for a, b in s.pairs if best in (a, b)]
   return [n for i, n in enumerate(chosen) if n not in chosen[:i] and n not in s.all_seeds]
 
 
@@ -178,15 +194,16 @@ def run(config, workdir: str) -> dict:
   per_seed = {int(s): _seed(config, workdir, i, seed_runs(config, i))
               for i, s in enumerate(config.seeds)}
   first = int(config.study.sweep_seeds)
-  promoted = []
+  promoted, choices = [], {}
   if config.study.promote and len(config.seeds) > first:
-    promoted = promote(config, {int(s): per_seed[int(s)] for s in config.seeds[:first]})
+    sweep = {int(s): per_seed[int(s)] for s in config.seeds[:first]}
+    promoted, choices = promote(config, sweep), group_choices(config, sweep)
     log.info('[study] best of each group on validation, now at every seed: %s',
              ', '.join(promoted) or 'none')
     for i, s in enumerate(config.seeds[first:], first):
       per_seed[int(s)] = _seed(config, workdir, i, seed_runs(config, i, promoted))
   out = aggregate(config, per_seed)
-  out['promoted'] = promoted
+  out['promoted'], out['group_choices'] = promoted, choices
   if parallel.is_main_process():
     study_report.write(out, workdir, config.title)
   return out

@@ -42,6 +42,19 @@ class LiftingGridTest(chex.TestCase):
     later = study.seed_runs(grid, 1, promoted=['ours_scale_w03', 'ours'])
     self.assertEqual(set(later), {'base', 'base_gt', 'l1_only', 'ours_scale_w03', 'ours'})
 
+  def test_each_form_brings_only_its_choice_and_the_papers_form_runs_everywhere(self):
+    grid = lifting_config.get_config('b_grid')
+    self.assertIn('ours', grid.study.all_seeds)      # every form's pair with it has every seed
+    # validation: the paper's form is best at 0.1, every other form at 0.3
+    val = {n: (1.0 if n == 'ours' else 2.0 if n.endswith('_w03') else 3.0) for n in grid.runs}
+    per_seed = {0: dict(test=dict(runs={n: dict(name=n) for n in grid.runs}),
+                        validation=dict(models={n: dict(mean=dict(mpjpe=x))
+                                                for n, x in val.items()}))}
+    choices = study.group_choices(grid, per_seed)
+    self.assertEqual(choices[grid.study.groups[1][0]], 'ours')
+    self.assertEqual(study.promote(grid, per_seed),
+                     [f'{n}_w03' for n, _, _ in lifting_config.FORMS])
+
   def test_a_bad_protocol_is_one_line(self):
     with self.assertRaisesRegex(ValueError, 'b_grid'):
       lifting_config.get_config('d_grid')

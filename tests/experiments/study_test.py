@@ -54,6 +54,7 @@ class StudyTest(chex.TestCase):
     self.assertFalse(os.path.exists(os.path.join(tmp, 'seed_1', 'checkpoints', 'l1_hold60')))
     # the only (so the best) row of the Routing group is promoted to every seed
     self.assertEqual(out['promoted'], ['ours_depth'])
+    self.assertEqual(out['group_choices']['Routing'], 'ours_depth')   # the record the docs read
     self.assertEqual(v['ours_depth']['seeds'], [0, 1])
     for name, r in v.items():
       self.assertGreater(r['test']['mpjpe']['mean'], 0.0, name)
@@ -129,6 +130,22 @@ class StudyTest(chex.TestCase):
                      ['l1_hold60', 'ours_hold60'])
     self.assertEqual(study.seed_runs(c, 1, ['ours_depth'])[-1:], ['ours_depth'])
     self.assertNotIn('ours_depth', study.seed_runs(c, 1))
+
+  def test_a_reference_row_chosen_in_its_group_promotes_nothing(self):
+    c = _config()
+    # 'ours' runs at every seed and is the reference of both weights (as the paper's form is in
+    # configs/lifting.py:b_grid): chosen, it must not bring its group to every seed
+    c.study.all_seeds = ('base_gt', 'l1_only', 'ours')
+    c.study.groups = (('Weights', ('ours', 'ours_depth', 'l1_hold60')),)
+    c.study.pairs = (('ours_depth', 'ours'), ('l1_hold60', 'ours'))
+    val = dict(ours=[50.0], ours_depth=[52.0], l1_hold60=[53.0])
+    per_seed = _scored(val, {0: list(val)})
+    self.assertEqual(study.group_choices(c, per_seed), {'Weights': 'ours'})
+    self.assertEqual(study.promote(c, per_seed), [])
+    val['ours_depth'] = [49.0]
+    per_seed = _scored(val, {0: list(val)})
+    self.assertEqual(study.group_choices(c, per_seed), {'Weights': 'ours_depth'})
+    self.assertEqual(study.promote(c, per_seed), ['ours_depth'])     # 'ours' already everywhere
 
   def test_the_choice_compares_candidates_on_the_seeds_they_all_ran(self):
     c = _config()
