@@ -369,3 +369,31 @@ def paper_sized(c):
   c.schedules.pretrain_multi.update(steps=40000, batch_size=8, lr=1e-3, warmup=500)
   c.schedules.finetune.update(steps=30000, batch_size=8, lr=5e-4, warmup=500)
   return c
+
+
+def form_grid(c, forms, grid, make_row, order=5):
+  """Every form of L_MVC at every weight of ``grid``, each form's weight chosen on the validation
+  split (mvssl.experiments.study: group_choices, promote), in place (configs/lifting.py:b_grid,
+  configs/study.py:forms_grid). forms: ((row name, routing, label), ...), the paper's form first
+  (row 'ours', already in c.runs, routing unused: every row's reference, at every seed with
+  base_gt and l1_only);
+  grid: ((lambda, tag), ...), the rows at tag '' keep the form's name (reused by name from a
+  run of that form at that weight), the others are NAME_TAG; make_row(label, order, lambda,
+  routing) -> a run (routing None for the paper's form)."""
+  c.experiment, groups, pairs = 'study', [], []
+  for name, routing, label in forms:
+    rows = tuple(f'{name}_{tag}' if tag else name for _, tag in grid)
+    for row, (weight, _) in zip(rows, grid):
+      if row == 'ours':
+        c.runs.ours.update(label=f'{label}, lambda {weight:g}', order=order)
+      else:
+        c.runs[row] = make_row(f'{label}, lambda {weight:g}', order, weight,
+                               None if name == 'ours' else routing)
+        pairs.append((row, 'ours'))
+      order += 1
+    groups.append((f'{label}: lambda {", ".join(f"{w:g}" for w, _ in grid)}', rows))
+  s = c.study
+  s.update(reference='l1_only', all_seeds=('base_gt', 'l1_only', 'ours'), sweep_seeds=1,
+           promote=True, candidates=tuple(n for _, rows in groups for n in rows),
+           groups=(('Baselines', ('base_gt', 'l1_only')),) + tuple(groups),
+           pairs=(('l1_only', 'base_gt'),) + tuple(pairs))

@@ -142,33 +142,14 @@ def get_config(arg=None):
 
 def _grid(c):
   """Every form of L_MVC (the paper's and FORMS) at every weight of GRID, chosen on the
-  validation split (module docstring), in place. Row names: the form's name (lambda 0.1, as in
-  b_forms, so those runs are reused), with _w003 / _w03 for 0.03 / 0.3."""
+  validation split (module docstring), in place: configs.default.form_grid."""
   c.title += ', the weight of every form of L_MVC chosen on the validation split'
-  c.experiment = 'study'
-  forms = (('ours', 'normalised', 'Ours'),) + FORMS
-  groups, pairs, order = [], [], 5
-  for name, routing, label in forms:
-    rows = []
-    for weight, tag in GRID:
-      row = f'{name}_{tag}' if tag else name
-      kw = {} if routing == 'normalised' else dict(mvc_routing=routing)
-      c.runs[row] = default.run(f'{label}, lambda {weight:g}', 'lifting', 'finetune',
-                                init_from='base', pgt=True, mvc_frames='all', mvc=weight,
-                                order=order, **kw)
-      rows.append(row)
-      order += 1
-      if row != 'ours':
-        pairs.append((row, 'ours'))
-    groups.append((f'{label}: lambda {", ".join(f"{w:g}" for w, _ in GRID)}', tuple(rows)))
-  s = c.study
-  s.reference = 'l1_only'
-  s.all_seeds = ('base_gt', 'l1_only', 'ours')    # the paper's form: every form's reference
-  s.sweep_seeds = 1
-  s.promote = True
-  s.candidates = tuple(n for _, rows in groups for n in rows)
-  s.groups = (('Baselines', ('base_gt', 'l1_only')),) + tuple(groups)
-  s.pairs = (('l1_only', 'base_gt'),) + tuple(pairs)
+
+  def row(label, order, weight, routing):
+    kw = dict(mvc_routing=routing) if routing else {}
+    return default.run(label, 'lifting', 'finetune', init_from='base', pgt=True,
+                       mvc_frames='all', mvc=weight, order=order, **kw)
+  default.form_grid(c, (('ours', None, 'Ours'),) + FORMS, GRID, row)
 
 
 def _incomplete(c):

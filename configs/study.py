@@ -7,6 +7,7 @@ fine-tune), over 5 seeds.
   python launch.py --config=configs/study.py:depth_cue --workdir=runs/study_depth_cue
   python launch.py --config=configs/study.py:full --workdir=runs/study_full          # every row
   python launch.py --config=configs/study.py:mvc_forms --workdir=runs/study_mvc_forms
+  python launch.py --config=configs/study.py:forms_grid --workdir=runs/study       # + decisive
   python launch.py --config=configs/study.py:forms_incomplete --workdir=runs/study_incomplete
 
 Every variant is one row of the run table, fine-tuned from the same pre-trained model (Base
@@ -32,6 +33,11 @@ Arguments:
              of the other views held fixed, 2D reprojection and uncertainty-routed (each
              view's heatmap spreads weight what it gives and takes); every seed, cue off; the
              validation split picks among the forms.
+  forms_grid every form of mvc_forms (the paper's included) at lambda 0.03, 0.1, 0.3 (GRID) at
+             the first seed, each form's weight chosen on the validation split, then at every
+             seed with Base, L1-only and the paper's form (their reference); in the workdir of
+             the decisive rows, the paper's form's grid points are reused (issue 26's table:
+             every form at its chosen weight).
   forms_incomplete
              where L_MVC should have information the L1 lacks: L1-only and Ours (lambda 0.1)
              with 30% of the (view, joint) P-GT targets withheld, and with per-view noise
@@ -56,7 +62,7 @@ from configs import default
 from configs import h36m_motion
 
 run = default.run
-ARGS = ('', 'depth_cue', 'mvc_forms', 'forms_incomplete', 'full')
+ARGS = ('', 'depth_cue', 'mvc_forms', 'forms_grid', 'forms_incomplete', 'full')
 
 
 def _ft(label, order, **kw):
@@ -134,6 +140,24 @@ def _mvc_forms(c):
   return c
 
 
+# The weights lambda each form is tried at (forms_grid), fixed before any run: the paper's 0.1 and
+# about 3x either side; tags as the decisive rows' names (ours_w03 is lambda 0.03 there), so the
+# paper's form's grid points are the decisive study's runs, reused in its workdir.
+GRID = ((0.03, 'w03'), (0.1, ''), (0.3, 'w3'))
+
+
+def _forms_grid(c):
+  """Every form (the paper's and :data:`FORMS`) at every weight of :data:`GRID` at the first
+  seed; each form's weight chosen on the validation split, then at every seed
+  (configs.default.form_grid)."""
+  c.title = 'Forms of the consistency loss, each at the weight the validation split chose'
+
+  def row(label, order, weight, routing):
+    return _ft(label, order, mvc=weight, **(dict(mvc_routing=routing) if routing else {}))
+  default.form_grid(c, (('ours', None, 'Ours'),) + FORMS, GRID, row, order=10)
+  return c
+
+
 # Settings where the consistency term should have information the L1 lacks (issue 26): 30% of
 # the (view, joint) P-GT targets withheld; per-view noise of 0.25 heatmap units (~35 mm) on the
 # P-GT's targets, different in every view.
@@ -184,6 +208,8 @@ def get_config(arg=None):
     return _depth_cue(c)
   if arg == 'mvc_forms':
     return _mvc_forms(c)
+  if arg == 'forms_grid':
+    return _forms_grid(c)
   if arg == 'forms_incomplete':
     return _forms_incomplete(c)
   if arg != 'full':

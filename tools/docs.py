@@ -531,6 +531,7 @@ BLOCKS = {
     'study_mvc_forms.table': lambda: study_table('study_mvc_forms'),
     'study_incomplete.table': lambda: study_table('study_incomplete'),
     'lifting_b_grid.forms': lambda: study_forms('lifting_b_grid'),
+    'study_forms_grid.forms': lambda: study_forms('study_forms_grid'),
     'learned_scale': lambda: dropout_spread('learned_scale'),
     'lifting_b_incomplete.pairs': lambda: seeds_pairs('lifting_b_incomplete'),
     'lifting_b_incomplete.decomposition': lambda: seeds_decomposition('lifting_b_incomplete'),

@@ -5,6 +5,7 @@ import chex
 from configs import default
 from configs import pose2sim as pose2sim_config
 from configs import study as study_config
+from mvssl.experiments import study
 from mvssl.train import runs
 
 
@@ -114,3 +115,28 @@ class StudyFormsIncompleteTest(chex.TestCase):
         self.assertIn((f'{name}_{tag}', f'l1_{tag}'), config.study.pairs)
     self.assertEqual(set(config.study.all_seeds),
                      {'base_gt', 'l1_only', 'l1_h30', 'ours_h30', 'l1_vn25', 'ours_vn25'})
+
+
+class StudyFormsGridTest(chex.TestCase):
+
+  def test_every_form_at_every_weight_reusing_the_decisive_rows_of_the_papers_form(self):
+    grid, decisive = study_config.get_config('forms_grid'), study_config.get_config('')
+    table = runs.table(grid)
+    study.check(grid)                                   # every named run exists
+    weights = sorted(w for w, _ in study_config.GRID)
+    groups = dict(grid.study.groups)
+    for name, routing, _ in (('ours', None, ''),) + study_config.FORMS:
+      rows = next(r for r in groups.values() if name in r)
+      self.assertEqual(sorted(table[r].weights.mvc for r in rows), weights)
+      self.assertEqual({table[r].mvc.routing for r in rows},
+                       {routing or table['ours'].mvc.routing})
+      for r in rows:
+        if r != 'ours':
+          self.assertIn((r, 'ours'), grid.study.pairs)      # each against the paper's form
+    self.assertEqual(set(grid.study.all_seeds), {'base_gt', 'l1_only', 'ours'})
+    # the paper's form's grid points are the decisive study's runs (trained once, by name)
+    for name in ('base_gt', 'l1_only', 'ours', 'ours_w03', 'ours_w3'):
+      a, b = grid.runs[name].to_dict(), decisive.runs[name].to_dict()
+      for d in (a, b):
+        d.pop('label'), d.pop('order')
+      self.assertEqual(a, b, name)
