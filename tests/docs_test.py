@@ -126,3 +126,27 @@ class StudyFormsTableTest(chex.TestCase):
     self.assertEqual(cells(ours)[8], '-')                     # the paper's form against itself
     self.assertEqual(cells(scale)[4:6], ['0.03', '2'])        # chosen, promoted to 2 seeds
     self.assertIn('[-3.00, -1.00]', cells(scale)[8])         # its pair with the paper's form
+
+
+class SeedsTableTest(chex.TestCase):
+
+  def test_a_row_without_training_minutes_shows_a_dash_not_nan(self):
+    out = dict(seeds=[0, 1], num_test_frames=10,
+               models={'Base': dict(mean=dict(mpjpe=dict(mean=90.0, std=1.0),
+                                              pa_mpjpe=dict(mean=70.0, std=1.0))),
+                       'Base + RootNet': dict(mean=dict(mpjpe=dict(mean=91.0, std=1.0),
+                                                        pa_mpjpe=dict(mean=71.0, std=1.0)))},
+               minutes={'Base': 2.5, 'Base + RootNet': float('nan')},
+               provenance=dict(written_by=dict(command='x', commit='abc1234', lock='sha256:00',
+                                               device='cpu x1', created='now')))
+    tmp = self.create_tempdir().full_path
+    with open(os.path.join(tmp, 's.json'), 'w') as f:
+      json.dump(out, f)
+    old, docs.RESULTS = docs.RESULTS, tmp
+    try:
+      lines = docs.seeds_table('s').splitlines()
+    finally:
+      docs.RESULTS = old
+    cells = {x.split('|')[1].strip(): x.strip('|').split('|')[-1].strip()
+             for x in lines if x.startswith('| Base')}
+    self.assertEqual(cells, {'Base': '2.5', 'Base + RootNet': '-'})

@@ -257,12 +257,18 @@ def seeds_table(name: str, metrics=('mpjpe', 'pa_mpjpe')) -> str:
     r = out['models'][m]['mean']
     lines.append(f'| {m} | ' + ' | '.join(
         _ms(r[k], 3 if k == 'pose_scale' else 1) for k in metrics) +
-        (f' | {minutes.get(m, float("nan")):.1f}' if minutes else '') + ' |')
+        (f' | {_minutes_cell(minutes.get(m))}' if minutes else '') + ' |')
   extra = f'; P-GT vs hidden GT {_ms(out["pgt_mpjpe"])} mm' if 'pgt_mpjpe' in out else ''
   lines += ['', f'{len(out["seeds"])} seeds, {out["num_test_frames"]} test frames, mean over '
             f'cameras, mm{extra}. Source: `docs/results/{name}.json` '
             f'({_short(out["provenance"])}).']
   return '\n'.join(lines)
+
+
+def _minutes_cell(x) -> str:
+  """Training minutes per run, '-' for a row that trains nothing of its own (a network placed
+  at another run's root)."""
+  return '-' if x is None or x != x else f'{x:.1f}'
 
 
 def seeds_pairs(name: str) -> str:
@@ -540,6 +546,7 @@ BLOCKS = {
     'lifting_b_grid.table': lambda: study_table('lifting_b_grid'),
     'absolute.table': absolute_table,
     'absolute.pairs': lambda: seeds_pairs('absolute'),
+    'absolute.decomposition': lambda: seeds_decomposition('absolute'),
     'g_multiplier.table': g_variants,
     'default.table': lambda: run_table('default_clone_a'),
     'default.clones': clones,
