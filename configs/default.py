@@ -375,11 +375,11 @@ def form_grid(c, forms, grid, make_row, order=5):
   """Every form of L_MVC at every weight of ``grid``, each form's weight chosen on the validation
   split (mvssl.experiments.study: group_choices, promote), in place (configs/lifting.py:b_grid,
   configs/study.py:forms_grid). forms: ((row name, routing, label), ...), the paper's form first
-  (row 'ours', already in c.runs, routing unused: every row's reference, at every seed with
+  (row 'ours', already in c.runs, routing None: every row's reference, at every seed with
   base_gt and l1_only);
   grid: ((lambda, tag), ...), the rows at tag '' keep the form's name (reused by name from a
   run of that form at that weight), the others are NAME_TAG; make_row(label, order, lambda,
-  routing) -> a run (routing None for the paper's form)."""
+  routing) -> a run."""
   c.experiment, groups, pairs = 'study', [], []
   for name, routing, label in forms:
     rows = tuple(f'{name}_{tag}' if tag else name for _, tag in grid)
@@ -387,8 +387,7 @@ def form_grid(c, forms, grid, make_row, order=5):
       if row == 'ours':
         c.runs.ours.update(label=f'{label}, lambda {weight:g}', order=order)
       else:
-        c.runs[row] = make_row(f'{label}, lambda {weight:g}', order, weight,
-                               None if name == 'ours' else routing)
+        c.runs[row] = make_row(f'{label}, lambda {weight:g}', order, weight, routing)
         pairs.append((row, 'ours'))
       order += 1
     groups.append((f'{label}: lambda {", ".join(f"{w:g}" for w, _ in grid)}', rows))
