@@ -22,6 +22,19 @@ def _tool(name):
 docs = _tool('docs')
 
 
+def _render(test, fn, name: str, out: dict) -> list[str]:
+  """The lines ``fn(name)`` renders from ``out`` written as ``docs/results/NAME.json`` (a
+  temporary results folder)."""
+  tmp = test.create_tempdir().full_path
+  with open(os.path.join(tmp, f'{name}.json'), 'w') as f:
+    json.dump(out, f)
+  old, docs.RESULTS = docs.RESULTS, tmp
+  try:
+    return fn(name).splitlines()
+  finally:
+    docs.RESULTS = old
+
+
 class DocsTest(chex.TestCase):
 
   def test_every_generated_part_matches_the_results_files(self):
@@ -105,18 +118,9 @@ class StudyFormsTableTest(chex.TestCase):
                            test=dict(mean=-2.0, low=-3.0, high=-1.0, holm=False))],
                provenance=dict(written_by=dict(command='x', commit='abc1234', lock='sha256:00',
                                                device='cpu x1', created='now')))
-    tmp = self.create_tempdir().full_path
-    with open(os.path.join(tmp, 'g.json'), 'w') as f:
-      json.dump(out, f)
-    old, docs.RESULTS = docs.RESULTS, tmp
-    try:
-      lines = docs.study_forms('g').splitlines()
-      out['group_choices']['scale'] = 'sc'              # the table shows the study's record
-      with open(os.path.join(tmp, 'g.json'), 'w') as f:
-        json.dump(out, f)
-      recorded = docs.study_forms('g').splitlines()
-    finally:
-      docs.RESULTS = old
+    lines = _render(self, docs.study_forms, 'g', out)
+    out['group_choices']['scale'] = 'sc'              # the table shows the study's record
+    recorded = _render(self, docs.study_forms, 'g', out)
     ours = next(x for x in lines if x.startswith('| Ours |'))
     scale = next(x for x in lines if x.startswith('| Ours, scale |'))
     cells = lambda x: [c.strip() for c in x.strip('|').split('|')]   # noqa: E731
@@ -139,14 +143,7 @@ class SeedsTableTest(chex.TestCase):
                minutes={'Base': 2.5, 'Base + RootNet': float('nan')},
                provenance=dict(written_by=dict(command='x', commit='abc1234', lock='sha256:00',
                                                device='cpu x1', created='now')))
-    tmp = self.create_tempdir().full_path
-    with open(os.path.join(tmp, 's.json'), 'w') as f:
-      json.dump(out, f)
-    old, docs.RESULTS = docs.RESULTS, tmp
-    try:
-      lines = docs.seeds_table('s').splitlines()
-    finally:
-      docs.RESULTS = old
+    lines = _render(self, docs.seeds_table, 's', out)
     cells = {x.split('|')[1].strip(): x.strip('|').split('|')[-1].strip()
              for x in lines if x.startswith('| Base')}
     self.assertEqual(cells, {'Base': '2.5', 'Base + RootNet': '-'})
