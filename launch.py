@@ -88,12 +88,22 @@ def quiet_closed_loop() -> None:
   Orbax's asyncio loop, already closed by the failure: each hand-over raised 'RuntimeError: Event
   loop is closed' and TensorStore printed its traceback (dozens, around the one-line error),
   which says nothing about the error. A closed loop now drops such a hand-over instead: nobody
-  can await its result any more. Not with --debug."""
+  can await its result any more. A coroutine the hand-over carried (asyncio.
+  run_coroutine_threadsafe's) is closed unrun, so that it does not end the run with Python's
+  'coroutine ... was never awaited' warning after the one-line error. Not with --debug."""
   import asyncio  # noqa: PLC0415
+  import inspect  # noqa: PLC0415
   original = asyncio.BaseEventLoop.call_soon_threadsafe
 
   def call_soon_threadsafe(self, callback, *args, **kwargs):
     if self.is_closed():
+      for cell in getattr(callback, '__closure__', None) or ():
+        try:
+          held = cell.cell_contents
+        except ValueError:      # an empty cell
+          continue
+        if inspect.iscoroutine(held):
+          held.close()
       return None
     return original(self, callback, *args, **kwargs)
   asyncio.BaseEventLoop.call_soon_threadsafe = call_soon_threadsafe

@@ -2,11 +2,13 @@
 checkpoint and a full disk, through launch.py as a user runs it."""
 
 import asyncio
+import gc
 import importlib
 import os
 import shutil
 import subprocess
 import sys
+import warnings
 
 import chex
 import pytest
@@ -44,6 +46,16 @@ class ClosedLoopTest(chex.TestCase):
       self.assertIsNotNone(handle)
       loop.close()
       self.assertIsNone(loop.call_soon_threadsafe(lambda: None))
+
+      async def write_fragment():
+        pass
+      coro = write_fragment()
+      with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter('always')
+        asyncio.run_coroutine_threadsafe(coro, loop)     # handed to the closed loop: dropped
+        gc.collect()
+      self.assertIsNone(coro.cr_frame)                   # closed, not left pending
+      self.assertFalse([w for w in caught if 'never awaited' in str(w.message)], caught)
     finally:
       asyncio.BaseEventLoop.call_soon_threadsafe = original
     loop = asyncio.new_event_loop()
