@@ -233,7 +233,8 @@ def study_forms(name: str) -> str:
               for k in ('consensus_mpjpe', 'view_specific', 'depth', 'pose_scale')] +
              [f'{r["minutes"]:.1f}'])
     lines.append('| ' + ' | '.join(cells) + ' |')
-  lines += ['', f'Chosen on the validation split (seeds {", ".join(map(str, on))}); test at '
+  lines += ['', f'Chosen on the validation split (seed{"s"[:len(on) > 1]} '
+            f'{", ".join(map(str, on))}); test at '
             f'every seed the chosen row ran; Holm over the {out["comparisons"]} comparisons of '
             f'the run. Source: `docs/results/{name}.json` ({_short(out["provenance"])}).']
   return '\n'.join(lines)

@@ -131,7 +131,7 @@ def group_choices(config, per_seed: dict) -> dict[str, str]:
   return out
 
 
-def promote(config, per_seed: dict) -> list[str]:
+def promote(config, per_seed: dict, choices: dict | None = None) -> list[str]:
   """The rows to train at every seed: each group's choice (:func:`group_choices`) that is not
   in ``all_seeds``, with its partners in ``config.study.pairs`` (its reference, and the rows
   whose reference it is: an L1-only chosen brings its Ours), so that each pair's interval has
@@ -139,13 +139,16 @@ def promote(config, per_seed: dict) -> list[str]:
 
   Args:
     per_seed: {seed: the scores of :func:`_seed`} of the sweep seeds.
+    choices: :func:`group_choices` of ``per_seed`` where the caller has it already.
 
   Returns:
     The promoted run names, in group order, without repeats.
   """
   s = config.study
   chosen = []
-  for best in group_choices(config, per_seed).values():
+  if choices is None:
+    choices = group_choices(config, per_seed)
+  for best in choices.values():
     if best not in s.all_seeds:
       chosen += [best] + [b if a == best else a for a, b in s.pairs if best in (a, b)]
   return [n for i, n in enumerate(chosen) if n not in chosen[:i] and n not in s.all_seeds]
@@ -197,7 +200,8 @@ def run(config, workdir: str) -> dict:
   promoted, choices = [], {}
   if config.study.promote and len(config.seeds) > first:
     sweep = {int(s): per_seed[int(s)] for s in config.seeds[:first]}
-    promoted, choices = promote(config, sweep), group_choices(config, sweep)
+    choices = group_choices(config, sweep)
+    promoted = promote(config, sweep, choices)
     log.info('[study] best of each group on validation, now at every seed: %s',
              ', '.join(promoted) or 'none')
     for i, s in enumerate(config.seeds[first:], first):
