@@ -79,7 +79,18 @@ def main(argv):
     if full:
       msg = (f'disk full: {full}; free space where --workdir={FLAGS.workdir} lives, then run the '
              f'same command again: every stage resumes from what it had completed')
-    sys.exit(f'error: {msg}\n(--debug shows the traceback)')
+    fail(f'error: {msg}\n(--debug shows the traceback)')
+
+
+def fail(message: str) -> None:
+  """Ends the run with its one-line error (sys.exit's status 1), and nothing after it: the reads
+  and writes Orbax had in flight when it failed leave coroutines that no loop will run, and Python
+  would otherwise print 'coroutine ... was never awaited' for each at exit (which of them are left
+  depends on thread timing). Raises SystemExit."""
+  import warnings  # noqa: PLC0415
+  warnings.filterwarnings('ignore', message=r'coroutine .* was never awaited',
+                          category=RuntimeWarning)
+  sys.exit(message)
 
 
 def quiet_closed_loop() -> None:
