@@ -50,26 +50,48 @@ def loss_curves(rows: list[dict], path: str, title: str,
       ax.set_xlabel('step')
 
 
+def series_colours(n: int) -> list:
+  """``n`` distinct colours: matplotlib's tab10 up to 10 series, tab20 up to 20, beyond that
+  evenly spaced on a perceptual colour map (adjacent series still differ)."""
+  if n <= 10:
+    return [plt.get_cmap('tab10')(i) for i in range(n)]
+  if n <= 20:
+    return [plt.get_cmap('tab20')(i) for i in range(n)]
+  return [plt.get_cmap('turbo')(x) for x in np.linspace(0.05, 0.95, n)]
+
+
 def grouped_bars(groups: list[str], panels: dict[str, dict[str, list[float]]], path: str,
-                 title: str = '', width: float = 5.0) -> None:
+                 title: str = '', width: float = 5.0, max_width: float = 24.0) -> None:
   """Bar charts side by side: ``panels`` maps a y-axis label to {series: one value per group}.
+  One legend for the figure, below the panels in as many rows as it needs (a run table of 18
+  models stays inside the image); each series keeps its colour in every panel.
 
   Args:
     groups: x-axis labels (e.g. cameras and 'mean').
     panels: {y label: {series label (legend): [value per group]}}.
     path: PNG file.
-    width: of each panel (inches).
+    width: of each panel (inches); the figure is at most ``max_width`` inches wide.
   """
-  with _figure(path, len(panels), (width * len(panels), 3.5), title) as axes:
+  names = list(dict.fromkeys(k for series in panels.values() for k in series))
+  colours = dict(zip(names, series_colours(len(names))))
+  ncol = max(1, min(len(names), 4 if len(names) > 6 else len(names)))
+  legend_rows = -(-len(names) // ncol)
+  legend_h = 0.25 + 0.2 * legend_rows                     # inches
+  height = 3.5 + legend_h
+  fig_width = min(width * len(panels), max_width)
+  with _saved(path, (fig_width, height), title, rect=(0, legend_h / height, 1, 1)) as fig:
+    axes = fig.subplots(1, len(panels), squeeze=False)[0]
     for ax, (ylabel, series) in zip(axes, panels.items()):
-      width = 0.8 / max(len(series), 1)
+      bar = 0.8 / max(len(series), 1)
       for i, (label, values) in enumerate(series.items()):
-        ax.bar(np.arange(len(groups)) + i * width, values, width, label=label)
-      ax.set_xticks(np.arange(len(groups)) + width * (len(series) - 1) / 2, groups, fontsize=8)
+        ax.bar(np.arange(len(groups)) + i * bar, values, bar, label=label, color=colours[label])
+      ax.set_xticks(np.arange(len(groups)) + bar * (len(series) - 1) / 2, groups, fontsize=8)
       ax.set_ylabel(ylabel)
       top = max((max(v) for v in series.values() if len(v)), default=1.0)
-      ax.set_ylim(0, top * 1.25)
-      ax.legend(fontsize=8, loc='upper center', ncol=max(len(series), 1))
+      ax.set_ylim(0, top * 1.1)
+    handles = [plt.Rectangle((0, 0), 1, 1, color=colours[n]) for n in names]
+    if names:
+      fig.legend(handles, names, loc='lower center', ncol=ncol, fontsize=8, frameon=False)
 
 
 def intervals(labels: list[str], series: dict[str, list], path: str, title: str = '',

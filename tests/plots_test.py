@@ -1,4 +1,5 @@
-"""The forest plot keeps a collapsed variant from flattening the others."""
+"""The forest plot keeps a collapsed variant from flattening the others; a bar chart of many
+series keeps its legend inside the image and a colour per series."""
 
 import os
 from unittest import mock
@@ -34,3 +35,35 @@ class IntervalsTest(chex.TestCase):
     self.assertAlmostEqual(figs[0].axes[0].get_xlim()[1], 11.0)
     self.assertEmpty(list(figs[0].axes[0].texts))
     plots.plt.close(figs[0])
+
+
+class GroupedBarsTest(chex.TestCase):
+
+  def test_eighteen_series_keep_their_legend_inside_and_their_own_colours(self):
+    figs = []
+    path = os.path.join(self.create_tempdir().full_path, 'f.png')
+    series = {f'Ours, form {i}, lambda 0.03': [50.0 + i, 60.0, 70.0] for i in range(18)}
+    with mock.patch.object(plots.plt, 'close', side_effect=figs.append):
+      plots.grouped_bars(['a', 'b', 'mean'], {'MPJPE (mm)': series, 'PA-MPJPE (mm)': series},
+                         path, 'grid', width=40.0)
+    fig = figs[0]
+    self.assertLessEqual(fig.get_figwidth(), 24.0)              # capped, not 80 inches
+    renderer = fig.canvas.get_renderer()
+    legend, = fig.legends
+    box = legend.get_window_extent(renderer)
+    self.assertGreaterEqual(box.x0, 0.0)
+    self.assertLessEqual(box.x1, fig.bbox.width)
+    self.assertGreaterEqual(box.y0, 0.0)
+    for ax in fig.axes:                                        # the legend is below the panels
+      self.assertGreater(ax.get_window_extent(renderer).y0, box.y1)
+    self.assertEmpty([ax for ax in fig.axes if ax.get_legend()])
+    colours = [tuple(p.get_facecolor()) for p in legend.get_patches()]
+    self.assertLen(set(colours), 18)
+    first = [tuple(c.patches[0].get_facecolor()) for c in fig.axes[0].containers]
+    second = [tuple(c.patches[0].get_facecolor()) for c in fig.axes[1].containers]
+    self.assertEqual(first, second)                            # one colour per series
+    plots.plt.close(fig)
+
+  def test_colours_are_distinct_at_every_count(self):
+    for n in (1, 10, 11, 20, 21, 40):
+      self.assertLen(set(plots.series_colours(n)), n)
