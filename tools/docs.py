@@ -545,6 +545,8 @@ BLOCKS = {
     'lifting_b_scale.pairs': lambda: seeds_pairs('lifting_b_scale'),
     'lifting_b_scale.decomposition': lambda: seeds_decomposition('lifting_b_scale'),
     'lifting_b_grid.table': lambda: study_table('lifting_b_grid'),
+    'lifting_c_grid.forms': lambda: study_forms('lifting_c_grid'),
+    'lifting_c_grid.table': lambda: study_table('lifting_c_grid'),
     'absolute.table': absolute_table,
     'absolute.pairs': lambda: seeds_pairs('absolute'),
     'absolute.decomposition': lambda: seeds_decomposition('absolute'),
