@@ -533,8 +533,6 @@ BLOCKS = {
     'lifting_c.decomposition': lambda: seeds_decomposition('lifting_c'),
     'lifting_b_forms.decomposition': lambda: seeds_decomposition('lifting_b_forms'),
     'lifting_b_forms.pairs': lambda: seeds_pairs('lifting_b_forms'),
-    'lifting_c_forms.decomposition': lambda: seeds_decomposition('lifting_c_forms'),
-    'lifting_c_forms.pairs': lambda: seeds_pairs('lifting_c_forms'),
     'study_mvc_forms.table': lambda: study_table('study_mvc_forms'),
     'study_incomplete.table': lambda: study_table('study_incomplete'),
     'lifting_b_grid.forms': lambda: study_forms('lifting_b_grid'),
