@@ -8,6 +8,7 @@ import logging
 import os
 import re
 import sys
+from typing import NoReturn
 
 from absl import app
 from absl import flags
@@ -82,7 +83,7 @@ def main(argv):
     fail(f'error: {msg}\n(--debug shows the traceback)')
 
 
-def fail(message: str) -> None:
+def fail(message: str) -> NoReturn:
   """Ends the run with its one-line error (sys.exit's status 1), and nothing after it: the reads
   and writes Orbax had in flight when it failed leave coroutines that no loop will run, and Python
   would otherwise print 'coroutine ... was never awaited' for each at exit (which of them are left

@@ -74,7 +74,7 @@ def grouped_bars(groups: list[str], panels: dict[str, dict[str, list[float]]], p
   """
   names = list(dict.fromkeys(k for series in panels.values() for k in series))
   colours = dict(zip(names, series_colours(len(names))))
-  ncol = max(1, min(len(names), 4 if len(names) > 6 else len(names)))
+  ncol = max(1, len(names) if len(names) <= 6 else 4)
   legend_rows = -(-len(names) // ncol)
   legend_h = 0.25 + 0.2 * legend_rows                     # inches
   height = 3.5 + legend_h
@@ -84,7 +84,7 @@ def grouped_bars(groups: list[str], panels: dict[str, dict[str, list[float]]], p
     for ax, (ylabel, series) in zip(axes, panels.items()):
       bar = 0.8 / max(len(series), 1)
       for i, (label, values) in enumerate(series.items()):
-        ax.bar(np.arange(len(groups)) + i * bar, values, bar, label=label, color=colours[label])
+        ax.bar(np.arange(len(groups)) + i * bar, values, bar, color=colours[label])
       ax.set_xticks(np.arange(len(groups)) + bar * (len(series) - 1) / 2, groups, fontsize=8)
       ax.set_ylabel(ylabel)
       top = max((max(v) for v in series.values() if len(v)), default=1.0)
