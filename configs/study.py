@@ -7,7 +7,7 @@ fine-tune), over 5 seeds.
   python launch.py --config=configs/study.py:depth_cue --workdir=runs/study_depth_cue
   python launch.py --config=configs/study.py:full --workdir=runs/study_full          # every row
   python launch.py --config=configs/study.py:mvc_forms --workdir=runs/study_mvc_forms
-  python launch.py --config=configs/study.py:forms_grid --workdir=runs/study       # + decisive
+  python launch.py --config=configs/study.py:forms_grid --workdir=runs/study_mvc_forms  # reuses
   python launch.py --config=configs/study.py:forms_incomplete --workdir=runs/study_incomplete
 
 Every variant is one row of the run table, fine-tuned from the same pre-trained model (Base
@@ -35,9 +35,10 @@ Arguments:
              validation split picks among the forms.
   forms_grid every form of mvc_forms (the paper's included) at lambda 0.03, 0.1, 0.3 (GRID) at
              the first seed, each form's weight chosen on the validation split, then at every
-             seed with Base, L1-only and the paper's form (their reference); in the workdir of
-             the decisive rows, the paper's form's grid points are reused (issue 26's table:
-             every form at its chosen weight).
+             seed with Base, L1-only and the paper's form (their reference); runs are reused by
+             name: in mvc_forms' workdir every form at lambda 0.1 at every seed, in the decisive
+             rows' workdir the paper's form's grid points (issue 26's table: every form at its
+             chosen weight). Either rewrites the workdir's study.json: export the earlier first.
   forms_incomplete
              where L_MVC should have information the L1 lacks: L1-only and Ours (lambda 0.1)
              with 30% of the (view, joint) P-GT targets withheld, and with per-view noise
