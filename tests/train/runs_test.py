@@ -140,3 +140,18 @@ class StudyFormsGridTest(chex.TestCase):
       for d in (a, b):
         d.pop('label'), d.pop('order')
       self.assertEqual(a, b, name)
+
+  def test_every_form_at_the_papers_weight_is_the_mvc_forms_run_of_that_name(self):
+    # the docs run :forms_grid in :mvc_forms' workdir: its lambda 0.1 rows must be those runs
+    grid, forms = study_config.get_config('forms_grid'), study_config.get_config('mvc_forms')
+    self.assertEqual(grid.data.to_dict(), forms.data.to_dict())    # the same renders, P-GT
+    shared = set(grid.runs) & set(forms.runs)
+    self.assertTrue({'base', 'base_gt', 'l1_only', 'ours'}
+                    | {n for n, _, _ in study_config.FORMS} <= shared)
+    for name in shared:
+      a, b = grid.runs[name].to_dict(), forms.runs[name].to_dict()
+      for d in (a, b):
+        d.pop('label'), d.pop('order')
+      self.assertEqual(a, b, name)
+    for name, _, _ in study_config.FORMS:
+      self.assertEqual(grid.runs[name].weights.mvc, 0.1)
