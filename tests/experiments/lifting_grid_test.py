@@ -7,12 +7,7 @@ import chex
 from configs import lifting as lifting_config
 from mvssl.experiments import study
 from mvssl.train import runs
-
-
-def _without_labels(run):
-  d = run.to_dict()
-  d.pop('label'), d.pop('order')
-  return d
+from tests.fixtures.checks import run_settings
 
 
 class LiftingGridTest(chex.TestCase):
@@ -32,9 +27,9 @@ class LiftingGridTest(chex.TestCase):
       self.assertEqual({grid.runs[r].mvc_loss.routing for r in rows},
                        {forms.runs[name].mvc_loss.routing})
       # the row at the paper's weight is b_forms' run: trained once, reused by name
-      self.assertEqual(_without_labels(grid.runs[name]), _without_labels(forms.runs[name]))
+      self.assertEqual(run_settings(grid.runs[name]), run_settings(forms.runs[name]))
     for other in ('base', 'base_gt', 'l1_only'):
-      self.assertEqual(_without_labels(grid.runs[other]), _without_labels(forms.runs[other]))
+      self.assertEqual(run_settings(grid.runs[other]), run_settings(forms.runs[other]))
 
   def test_the_other_seeds_train_each_forms_choice_with_the_baselines_only(self):
     grid = lifting_config.get_config('b_grid')
@@ -68,7 +63,7 @@ class LiftingGridTest(chex.TestCase):
     runs.check_pairs(c.pairs, table)
     self.assertIn(('ours_uncertainty', 'ours'), c.pairs)
     for name in ('base', 'l1_only', 'ours'):    # as in b: the head leaves the pose head alone
-      self.assertEqual(_without_labels(c.runs[name]), _without_labels(b.runs[name]))
+      self.assertEqual(run_settings(c.runs[name]), run_settings(b.runs[name]))
 
   def test_incomplete_protocol_pairs_each_ours_with_its_own_l1_only(self):
     c, b = lifting_config.get_config('b_incomplete'), lifting_config.get_config('b')
@@ -82,4 +77,4 @@ class LiftingGridTest(chex.TestCase):
       self.assertGreater(table[a].weights.mvc, 0.0)
       self.assertEqual(table[ref].weights.mvc, 0.0)
     for name in ('base', 'base_gt', 'l1_only', 'ours'):          # reused from b's workdir
-      self.assertEqual(_without_labels(c.runs[name]), _without_labels(b.runs[name]))
+      self.assertEqual(run_settings(c.runs[name]), run_settings(b.runs[name]))

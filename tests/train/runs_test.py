@@ -7,6 +7,7 @@ from configs import pose2sim as pose2sim_config
 from configs import study as study_config
 from mvssl.experiments import study
 from mvssl.train import runs
+from tests.fixtures.checks import run_settings
 
 
 class RunTableTest(chex.TestCase):
@@ -136,10 +137,7 @@ class StudyFormsGridTest(chex.TestCase):
     self.assertEqual(set(grid.study.all_seeds), {'base_gt', 'l1_only', 'ours'})
     # the paper's form's grid points are the decisive study's runs (trained once, by name)
     for name in ('base_gt', 'l1_only', 'ours', 'ours_w03', 'ours_w3'):
-      a, b = grid.runs[name].to_dict(), decisive.runs[name].to_dict()
-      for d in (a, b):
-        d.pop('label'), d.pop('order')
-      self.assertEqual(a, b, name)
+      self.assertEqual(run_settings(grid.runs[name]), run_settings(decisive.runs[name]), name)
 
   def test_every_form_at_the_papers_weight_is_the_mvc_forms_run_of_that_name(self):
     # the docs run :forms_grid in :mvc_forms' workdir: its lambda 0.1 rows must be those runs
@@ -149,9 +147,6 @@ class StudyFormsGridTest(chex.TestCase):
     self.assertTrue({'base', 'base_gt', 'l1_only', 'ours'}
                     | {n for n, _, _ in study_config.FORMS} <= shared)
     for name in shared:
-      a, b = grid.runs[name].to_dict(), forms.runs[name].to_dict()
-      for d in (a, b):
-        d.pop('label'), d.pop('order')
-      self.assertEqual(a, b, name)
+      self.assertEqual(run_settings(grid.runs[name]), run_settings(forms.runs[name]), name)
     for name, _, _ in study_config.FORMS:
       self.assertEqual(grid.runs[name].weights.mvc, 0.1)
