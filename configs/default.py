@@ -248,6 +248,7 @@ def get_config(arg=None):
   st.candidates = ('ours',)  # rows the validation choice is made among (method variants)
   st.groups = ()             # ((heading, (run, ...)), ...): the tables of study.md
   st.pairs = ()              # ((run a, run b), ...): further paired intervals a - b
+  st.shards = ''             # a folder of finished seeds' scores: read, else written (study.py)
 
   c.g_variants = gv = ConfigDict()   # the G-variants experiment (configs/g_variants.py)
   gv.variants = ()           # ((name, label, ((dotted config path, value), ...)), ...)

@@ -99,14 +99,20 @@ def record(workdir: str, seeds=None) -> dict:
   """Appends this command's provenance to ``workdir/provenance.json`` (atomically) and returns
   it."""
   entry = collect(seeds)
+  extend(workdir, [entry])
+  return entry
+
+
+def extend(workdir: str, entries: list) -> None:
+  """Appends to ``workdir/provenance.json`` (atomically) those of ``entries`` it lacks: the
+  commands that made results brought in from elsewhere (a study's shards)."""
   path = os.path.join(workdir, FILE)
   history = history_of(workdir)
-  history.append(entry)
+  history += [e for e in entries if e not in history]
   tmp = f'{path}.{os.getpid()}.tmp'
   with open(tmp, 'w') as f:
     json.dump(history, f, indent=1)
   os.replace(tmp, path)
-  return entry
 
 
 def history_of(workdir: str) -> list:

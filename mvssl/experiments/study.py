@@ -23,17 +23,29 @@ comparisons, where the error lies (:func:`mvssl.metrics.multiview_decomposition`
 training minutes per seed; the pairs of ``config.study.pairs`` likewise; and the variant that
 the validation split picks among ``config.study.candidates`` (:func:`choose`; the test split is
 reported, never used to choose).
+
+Shards (``config.study.shards``, a folder; '' = none): a study can span machines or sessions
+that do not share a workdir. Each seed, once trained and scored, is written there as
+``seed_S/scores.json`` (its scores on every split, each run's training minutes, the workdir's
+provenance, and the fingerprint of what trained it, :func:`fingerprint`) beside its per-frame
+errors files; a later run with the same folder takes a seed found there instead of training it
+(a fingerprint that differs is an error naming the file), so the table is the same whichever
+machine trained which seed. Kilobytes to a few megabytes per seed, no checkpoints.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import os
+import shutil
 
 import numpy as np
 
 from mvssl import metrics
 from mvssl import parallel
+from mvssl import provenance
 from mvssl import stats
 from mvssl.experiments import seeds as seeds_lib
 from mvssl.experiments import study_report
@@ -44,6 +56,7 @@ from mvssl.train import summaries
 from mvssl.train.context import Context
 
 log = logging.getLogger('mvssl')
+SCORES = 'scores.json'   # a seed's scores in config.study.shards/seed_S (module docstring)
 
 
 def check(config) -> None:
@@ -88,10 +101,82 @@ def seed_runs(config, index: int, promoted=()) -> list[str]:
   return [n for n in config.runs if n in keep]
 
 
+def fingerprint(config, seed: int, keep) -> str:
+  """SHA-256 of what trains the rows ``keep`` at ``seed``: the config with only those rows, the
+  seed set, ``study.shards`` cleared and every path reduced to its file name (the same data
+  under another root is the same study)."""
+  c = config.copy_and_resolve_references()
+  with c.unlocked():
+    c.seed, c.seeds, c.study.shards = int(seed), (), ''
+    for name in list(c.runs):
+      if name not in keep:
+        del c.runs[name]
+
+  def bare(x):
+    if isinstance(x, dict):
+      return {k: bare(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+      return [bare(v) for v in x]
+    return os.path.basename(x) if isinstance(x, str) and os.sep in x else x
+  text = json.dumps(bare(json.loads(c.to_json_best_effort())), sort_keys=True)
+  return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _shard(config, workdir: str, seed: int, keep: list[str]) -> dict | None:
+  """The seed's scores from ``config.study.shards`` (module docstring), or None when there are
+  none there.
+
+  Raises:
+    ValueError: naming the file, when its fingerprint is not this seed's (another config or
+      other rows: remove it, or point study.shards elsewhere).
+  """
+  shards = config.study.shards
+  path = os.path.join(shards, f'seed_{seed}', SCORES) if shards else ''
+  if not path or not os.path.exists(path):
+    return None
+  with open(path) as f:
+    got = json.load(f)
+  if got.get('fingerprint') != fingerprint(config, seed, keep):
+    raise ValueError(
+        f'{path}: made by another config or other rows (it has {", ".join(got.get("runs", []))}'
+        f'; this study trains {", ".join(keep)} at seed {seed}); remove it, or set '
+        f'config.study.shards to another folder')
+  if parallel.is_main_process():
+    provenance.extend(workdir, got['provenance'])
+  log.info('[study] seed %d: scores from %s (made by %s), not trained here', seed, path,
+           ', '.join(sorted({p.get('commit', '?')[:10] for p in got['provenance']})))
+  return dict(got['scores'], minutes=got['minutes'], workdir=os.path.dirname(path))
+
+
+def _write_shard(config, workdir: str, seed: int, keep: list[str], out: dict) -> None:
+  """Writes the seed's scores and per-frame errors to ``config.study.shards/seed_S``: errors
+  files first, each atomically, then ``scores.json``, so a crash leaves no half shard."""
+  dest = os.path.join(config.study.shards, f'seed_{seed}')
+  os.makedirs(dest, exist_ok=True)
+  roles = [r for r in ('test', 'validation', 'diagnosis') if r in out]
+  for role in roles:
+    name = _errors_file(_splits(config)[role])
+    tmp = os.path.join(dest, f'.{name}.tmp')
+    shutil.copyfile(os.path.join(out['workdir'], name), tmp)
+    os.replace(tmp, os.path.join(dest, name))
+  data = dict(fingerprint=fingerprint(config, seed, keep), seed=int(seed), runs=list(keep),
+              minutes=out['minutes'], provenance=provenance.history_of(workdir),
+              scores={r: out[r] for r in roles})
+  tmp = os.path.join(dest, f'.{SCORES}.tmp')
+  with open(tmp, 'w') as f:
+    json.dump(data, f, indent=1)
+  os.replace(tmp, os.path.join(dest, SCORES))
+  log.info('[study] seed %d: scores written to %s', seed, dest)
+
+
 def _seed(config, workdir: str, index: int, keep: list[str]) -> dict:
   """Trains the rows ``keep`` at the ``index``-th seed (finished ones are kept) and scores them
-  on the test and the validation split."""
+  on the test and the validation split; with ``config.study.shards``, takes the seed's scores
+  from there when they are there, and writes them there when trained."""
   s = config.seeds[index]
+  got = _shard(config, workdir, s, keep)
+  if got is not None:
+    return got
   c = seeds_lib.seed_config(config, workdir, s)
   with c.unlocked():
     for name in list(c.runs):
@@ -103,9 +188,12 @@ def _seed(config, workdir: str, index: int, keep: list[str]) -> dict:
   for r in ctx.runs.values():
     stages.train(ctx, r.name)
   out = dict(test=evaluate.evaluate(ctx, 'test'),
-             validation=evaluate.evaluate(ctx, config.study.validation), workdir=wd)
+             validation=evaluate.evaluate(ctx, config.study.validation), workdir=wd,
+             minutes={n: summaries.wall_minutes(os.path.join(wd, n)) for n in keep})
   if config.study.diagnosis:
     out['diagnosis'] = evaluate.evaluate(ctx, config.study.diagnosis)
+  if config.study.shards and parallel.is_main_process():
+    _write_shard(config, workdir, s, keep, out)
   return out
 
 
@@ -192,20 +280,23 @@ def choose(config, per_seed: dict) -> tuple[str | None, list]:
 
 
 def run(config, workdir: str) -> dict:
-  """Trains and scores every seed (module docstring), then writes the study. Returns it."""
+  """Trains and scores every seed (module docstring), then writes the study. Returns it.
+
+  The sweep seeds first; then, with promotion, each group's choice on them; then each other
+  seed with every row it trains at once (so each seed finishes, and is written to
+  ``config.study.shards``, as a whole)."""
   check(config)
-  per_seed = {int(s): _seed(config, workdir, i, seed_runs(config, i))
-              for i, s in enumerate(config.seeds)}
   first = int(config.study.sweep_seeds)
+  per_seed = {int(s): _seed(config, workdir, i, seed_runs(config, i))
+              for i, s in enumerate(config.seeds[:first])}
   promoted, choices = [], {}
   if config.study.promote and len(config.seeds) > first:
-    sweep = {int(s): per_seed[int(s)] for s in config.seeds[:first]}
-    choices = group_choices(config, sweep)
-    promoted = promote(config, sweep, choices)
+    choices = group_choices(config, per_seed)
+    promoted = promote(config, per_seed, choices)
     log.info('[study] best of each group on validation, now at every seed: %s',
              ', '.join(promoted) or 'none')
-    for i, s in enumerate(config.seeds[first:], first):
-      per_seed[int(s)] = _seed(config, workdir, i, seed_runs(config, i, promoted))
+  for i, s in enumerate(config.seeds[first:], first):
+    per_seed[int(s)] = _seed(config, workdir, i, seed_runs(config, i, promoted))
   out = aggregate(config, per_seed)
   out['promoted'], out['group_choices'] = promoted, choices
   if parallel.is_main_process():
@@ -213,8 +304,13 @@ def run(config, workdir: str) -> dict:
   return out
 
 
+def _errors_file(split: str) -> str:
+  """The per-(frame, view) errors file :func:`mvssl.train.evaluate.evaluate` writes for split."""
+  return 'errors.npz' if split == 'test' else f'{split}_errors.npz'
+
+
 def _errors(per_seed: dict, split: str) -> dict:
-  name = 'errors.npz' if split == 'test' else f'{split}_errors.npz'
+  name = _errors_file(split)
   return {s: dict(np.load(os.path.join(r['workdir'], name))) for s, r in per_seed.items()}
 
 
@@ -250,8 +346,7 @@ def aggregate(config, per_seed: dict) -> dict:
     have = [k for k, out in per_seed.items() if label in out['test']['models']]
     v = dict(name=name, label=label, seeds=have,
              description=per_seed[have[0]]['test']['runs'][label]['description'],
-             minutes=stats.mean_std([summaries.wall_minutes(os.path.join(
-                 per_seed[k]['workdir'], name)) for k in have])[0],
+             minutes=stats.mean_std([per_seed[k]['minutes'][name] for k in have])[0],
              trains_on_validation=_trains_on_validation(config, name))
     for role in splits:
       v[role] = {}

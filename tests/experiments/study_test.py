@@ -109,6 +109,32 @@ class StudyTest(chex.TestCase):
     with mock.patch.dict(families.FAMILIES, fams):
       with self.assertRaisesRegex(AssertionError, 'predicted again'):
         main.train_and_evaluate(_config(), tmp)
+    # Shards: the trained workdir writes each seed's scores there (no checkpoints) ...
+    shards = os.path.join(self.create_tempdir().full_path, 'shards')
+    c = _config()
+    c.study.shards = shards
+    trained = main.train_and_evaluate(c, tmp)
+    for s in (0, 1):
+      for f in ('scores.json', 'errors.npz', 'validation_errors.npz', 'unlabeled_errors.npz'):
+        self.assertTrue(os.path.exists(os.path.join(shards, f'seed_{s}', f)), (s, f))
+    self.assertEqual(os.listdir(os.path.join(shards, 'seed_0')).count('checkpoints'), 0)
+    # ... and a workdir that trained nothing reads them: nothing trained or predicted, the same
+    # study, the provenance of the workdir that trained the models
+    fresh = self.create_tempdir().full_path
+    with mock.patch.object(stages, 'training_arrays', side_effect=AssertionError('retrained')), \
+        mock.patch.dict(families.FAMILIES, fams):
+      got = main.train_and_evaluate(c, fresh)
+    self.assertEqual(json.dumps(got['variants'], sort_keys=True),
+                     json.dumps(trained['variants'], sort_keys=True))
+    self.assertEqual((got['promoted'], got['chosen']), (trained['promoted'], trained['chosen']))
+    self.assertFalse(os.path.exists(os.path.join(fresh, 'seed_0')))
+    made = json.load(open(os.path.join(fresh, 'study.json')))['provenance']['made_by']
+    for entry in json.load(open(os.path.join(tmp, 'provenance.json'))):
+      self.assertIn(entry, made)
+    # A shard made by another config (here: Ours' weight changed) is named, not used.
+    c.runs.ours.weights.mvc = 0.5
+    with self.assertRaisesRegex(ValueError, r'seed_0/scores.json: made by another config'):
+      main.train_and_evaluate(c, fresh)
 
   def test_promote_picks_each_groups_best_on_validation_with_its_partner(self):
     c = _config()
