@@ -10,6 +10,10 @@ fine-tune), over 5 seeds.
   python launch.py --config=configs/study.py:forms_grid --workdir=runs/study_mvc_forms  # reuses
   python launch.py --config=configs/study.py:forms_incomplete --workdir=runs/study_incomplete
 
+Any of them with --config.study.shards=FOLDER keeps each seed's scores in FOLDER once it is
+scored, and takes the seeds it finds there instead of training them (a study carried between
+machines or sessions; mvssl.experiments.study).
+
 Every variant is one row of the run table, fine-tuned from the same pre-trained model (Base
 pre-training) as Base / L1-only / Ours, with the same schedule. Rows of ``study.all_seeds`` run at
 every seed; the sweep points (the weights lambda) at the first ``study.sweep_seeds`` seeds, then
