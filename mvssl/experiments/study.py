@@ -28,7 +28,7 @@ Shards (``config.study.shards``, a folder; '' = none): a study can span machines
 that do not share a workdir. Each seed, once trained and scored, is written there as
 ``seed_S/scores.json`` (its scores on every split, each run's training minutes, the workdir's
 provenance, and the fingerprint of what trained it, :func:`fingerprint`) beside its per-frame
-errors files; a later run with the same folder takes a seed found there instead of training it
+MPJPE (the errors files, each row's MPJPE only: what the intervals read); a later run with the same folder takes a seed found there instead of training it
 (a fingerprint that differs is an error naming the file), so the table is the same whichever
 machine trained which seed. Kilobytes to a few megabytes per seed, no checkpoints.
 """
@@ -39,7 +39,6 @@ import hashlib
 import json
 import logging
 import os
-import shutil
 
 import numpy as np
 
@@ -149,15 +148,19 @@ def _shard(config, workdir: str, seed: int, keep: list[str]) -> dict | None:
 
 
 def _write_shard(config, workdir: str, seed: int, keep: list[str], out: dict) -> None:
-  """Writes the seed's scores and per-frame errors to ``config.study.shards/seed_S``: errors
-  files first, each atomically, then ``scores.json``, so a crash leaves no half shard."""
+  """Writes the seed's scores and per-frame MPJPE (each row's, with the frames' blocks: what its
+  intervals read; compressed) to ``config.study.shards/seed_S``: errors files first, each
+  atomically, then ``scores.json``, so a crash leaves no half shard."""
   dest = os.path.join(config.study.shards, f'seed_{seed}')
   os.makedirs(dest, exist_ok=True)
   roles = [r for r in ('test', 'validation', 'diagnosis') if r in out]
-  for role in roles:
+  for role in roles:                  # the study's intervals read each row's MPJPE and blocks
     name = _errors_file(_splits(config)[role])
+    with np.load(os.path.join(out['workdir'], name)) as f:
+      kept = {k: f[k] for k in f.files if k == stats.BLOCK or k.endswith('/mpjpe')}
     tmp = os.path.join(dest, f'.{name}.tmp')
-    shutil.copyfile(os.path.join(out['workdir'], name), tmp)
+    with open(tmp, 'wb') as f:
+      np.savez_compressed(f, **kept)
     os.replace(tmp, os.path.join(dest, name))
   data = dict(fingerprint=fingerprint(config, seed, keep), seed=int(seed), runs=list(keep),
               minutes=out['minutes'], provenance=provenance.history_of(workdir),

@@ -1,5 +1,6 @@
 """A study's shards (config.study.shards): the fingerprint names what trained a seed and nothing
-else; a shard is written whole, read back as it was, and one made by another config is named.
+else; a shard is written whole (the per-frame MPJPE its intervals read, no more), read back as
+it was, and one made by another config is named.
 The end-to-end round trip (a workdir that trains nothing reads the same study) is in
 study_test."""
 
@@ -24,7 +25,9 @@ def _scored(wd: str) -> dict:
   """What study._seed returns for a seed trained in ``wd`` (the errors files written there)."""
   os.makedirs(wd, exist_ok=True)
   for name in ('errors.npz', 'validation_errors.npz', 'unlabeled_errors.npz'):
-    np.savez(os.path.join(wd, name), **{'l1_only/mpjpe': np.full((3, 2), 50.0)})
+    np.savez(os.path.join(wd, name), **{'l1_only/mpjpe': np.full((3, 2), 50.0),
+                                        'l1_only/pa_mpjpe': np.full((3, 2), 40.0),
+                                        'block': np.array(['a', 'a', 'b'])})
   split = dict(num_test_frames=3, models={'L1-only': dict(mean=dict(mpjpe=50.0))},
                runs={'L1-only': dict(name='l1_only', report='column')})
   return dict(test=split, validation=split, diagnosis=split, workdir=wd,
@@ -72,8 +75,10 @@ class ShardTest(chex.TestCase):
     self.assertEqual(got['minutes'], out['minutes'])
     for role in ('test', 'validation', 'diagnosis'):
       self.assertEqual(got[role], out[role])
-    errors = study._errors({1: got}, 'validation')[1]
+    errors = study._errors({1: got}, 'validation')[1]    # what the intervals read, no more
+    self.assertEqual(sorted(errors), ['block', 'l1_only/mpjpe'])
     np.testing.assert_array_equal(errors['l1_only/mpjpe'], np.full((3, 2), 50.0))
+    np.testing.assert_array_equal(errors['block'], ['a', 'a', 'b'])
     self.assertEqual(provenance.history_of(fresh), provenance.history_of(trained))
     self.assertIsNone(study._shard(c, fresh, 0, keep))          # another seed: not there
 
