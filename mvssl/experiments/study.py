@@ -28,9 +28,10 @@ Shards (``config.study.shards``, a folder; '' = none): a study can span machines
 that do not share a workdir. Each seed, once trained and scored, is written there as
 ``seed_S/scores.json`` (its scores on every split, each run's training minutes, the workdir's
 provenance, and the fingerprint of what trained it, :func:`fingerprint`) beside its per-frame
-MPJPE (the errors files, each row's MPJPE only: what the intervals read); a later run with the same folder takes a seed found there instead of training it
-(a fingerprint that differs is an error naming the file), so the table is the same whichever
-machine trained which seed. Kilobytes to a few megabytes per seed, no checkpoints.
+MPJPE (the errors files, each row's MPJPE only: what the intervals read); a later run with the
+same folder takes a seed found there instead of training it (a fingerprint that differs is an
+error naming the file), so the table is the same whichever machine trained which seed.
+Kilobytes to a few megabytes per seed, no checkpoints.
 """
 
 from __future__ import annotations
@@ -100,16 +101,22 @@ def seed_runs(config, index: int, promoted=()) -> list[str]:
   return [n for n in config.runs if n in keep]
 
 
+def _only_rows(c, keep):
+  """``c`` (a copy, changed in place and returned) with only the rows ``keep`` of its table."""
+  with c.unlocked():
+    for name in list(c.runs):
+      if name not in keep:
+        del c.runs[name]
+  return c
+
+
 def fingerprint(config, seed: int, keep) -> str:
   """SHA-256 of what trains the rows ``keep`` at ``seed``: the config with only those rows, the
   seed set, ``study.shards`` cleared and every path reduced to its file name (the same data
   under another root is the same study)."""
-  c = config.copy_and_resolve_references()
+  c = _only_rows(config.copy_and_resolve_references(), keep)
   with c.unlocked():
     c.seed, c.seeds, c.study.shards = int(seed), (), ''
-    for name in list(c.runs):
-      if name not in keep:
-        del c.runs[name]
 
   def bare(x):
     if isinstance(x, dict):
@@ -180,11 +187,7 @@ def _seed(config, workdir: str, index: int, keep: list[str]) -> dict:
   got = _shard(config, workdir, s, keep)
   if got is not None:
     return got
-  c = seeds_lib.seed_config(config, workdir, s)
-  with c.unlocked():
-    for name in list(c.runs):
-      if name not in keep:
-        del c.runs[name]
+  c = _only_rows(seeds_lib.seed_config(config, workdir, s), keep)
   wd = os.path.join(workdir, f'seed_{s}')
   log.info('[study] seed %d (%d of %d): %d runs', s, index + 1, len(config.seeds), len(keep))
   ctx = Context(c, wd)

@@ -117,7 +117,7 @@ class StudyTest(chex.TestCase):
     for s in (0, 1):
       for f in ('scores.json', 'errors.npz', 'validation_errors.npz', 'unlabeled_errors.npz'):
         self.assertTrue(os.path.exists(os.path.join(shards, f'seed_{s}', f)), (s, f))
-    self.assertEqual(os.listdir(os.path.join(shards, 'seed_0')).count('checkpoints'), 0)
+    self.assertNotIn('checkpoints', os.listdir(os.path.join(shards, 'seed_0')))
     # ... and a workdir that trained nothing reads them: nothing trained or predicted, the same
     # study, the provenance of the workdir that trained the models
     fresh = self.create_tempdir().full_path
