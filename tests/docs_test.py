@@ -147,3 +147,20 @@ class SeedsTableTest(chex.TestCase):
     cells = {x.split('|')[1].strip(): x.strip('|').split('|')[-1].strip()
              for x in lines if x.startswith('| Base')}
     self.assertEqual(cells, {'Base': '2.5', 'Base + RootNet': '-'})
+
+
+class ProvenanceIndexTest(chex.TestCase):
+
+  def test_a_file_made_by_several_commands_shows_the_latest_date_not_the_last_listed(self):
+    tmp = self.create_tempdir().full_path
+    made = [dict(command='a', commit='bbbbbbb', created='2026-12-08T01:44:34Z'),
+            dict(command='a', commit='aaaaaaa', created='2026-12-07T22:30:06Z')]
+    with open(os.path.join(tmp, 'r.json'), 'w') as f:
+      json.dump(dict(provenance=dict(made_by=made)), f)
+    old, docs.RESULTS = docs.RESULTS, tmp
+    try:
+      row = docs.provenance_index().splitlines()[-1]
+    finally:
+      docs.RESULTS = old
+    self.assertTrue(row.startswith('| `docs/results/r.json` |'), row)
+    self.assertTrue(row.endswith('| 2026-12-08T01:44:34Z |'), row)

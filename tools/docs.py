@@ -505,14 +505,14 @@ def published(section: str) -> str:
 
 
 def provenance_index() -> str:
-  """Every committed results file with what made it."""
+  """Every committed results file with what made it and when its latest command was recorded."""
   lines = ['| file | made by | created |', '|---|---|---|']
   for path in sorted(glob.glob(os.path.join(RESULTS, '*.json'))):
     with open(path) as f:
       p = json.load(f).get('provenance', {})
     made = p.get('made_by') or [p.get('written_by', {})]
-    lines.append(f'| `docs/results/{os.path.basename(path)}` | {_short(p)} | '
-                 f'{made[-1].get("created", "?")} |')
+    latest = max((m['created'] for m in made if 'created' in m), default='?')
+    lines.append(f'| `docs/results/{os.path.basename(path)}` | {_short(p)} | {latest} |')
   return '\n'.join(lines)
 
 
@@ -537,6 +537,7 @@ BLOCKS = {
     'study_incomplete.table': lambda: study_table('study_incomplete'),
     'lifting_b_grid.forms': lambda: study_forms('lifting_b_grid'),
     'study_forms_grid.forms': lambda: study_forms('study_forms_grid'),
+    'study_forms_grid.table': lambda: study_table('study_forms_grid'),
     'learned_scale': lambda: dropout_spread('learned_scale'),
     'lifting_b_incomplete.pairs': lambda: seeds_pairs('lifting_b_incomplete'),
     'lifting_b_incomplete.decomposition': lambda: seeds_decomposition('lifting_b_incomplete'),
