@@ -100,9 +100,9 @@ def load_npz(path: str) -> dict:
     raise DamagedFile(path, f'{type(e).__name__}: {e}') from None
 
 
-def save_npz_atomic(path: str, **arrays) -> None:
-  """np.savez into a temporary file, then renamed over ``path``: a crash leaves the old file or
-  the new one, never half of one."""
+def save_npz_atomic(path: str, *, compressed: bool = False, **arrays) -> None:
+  """np.savez (np.savez_compressed with ``compressed``) into a temporary file, then renamed over
+  ``path``: a crash leaves the old file or the new one, never half of one."""
   tmp = f'{path}.{os.getpid()}.tmp.npz'
-  np.savez(tmp, **arrays)
+  (np.savez_compressed if compressed else np.savez)(tmp, **arrays)
   os.replace(tmp, path)

@@ -47,6 +47,7 @@ from mvssl import metrics
 from mvssl import parallel
 from mvssl import provenance
 from mvssl import stats
+from mvssl.data import arrays as arrays_lib
 from mvssl.experiments import seeds as seeds_lib
 from mvssl.experiments import study_report
 from mvssl.train import evaluate
@@ -163,12 +164,9 @@ def _write_shard(config, workdir: str, seed: int, keep: list[str], out: dict) ->
   roles = [r for r in ('test', 'validation', 'diagnosis') if r in out]
   for role in roles:                  # the study's intervals read each row's MPJPE and blocks
     name = _errors_file(_splits(config)[role])
-    with np.load(os.path.join(out['workdir'], name)) as f:
-      kept = {k: f[k] for k in f.files if k == stats.BLOCK or k.endswith('/mpjpe')}
-    tmp = os.path.join(dest, f'.{name}.tmp')
-    with open(tmp, 'wb') as f:
-      np.savez_compressed(f, **kept)
-    os.replace(tmp, os.path.join(dest, name))
+    errors = arrays_lib.load_npz(os.path.join(out['workdir'], name))
+    arrays_lib.save_npz_atomic(os.path.join(dest, name), compressed=True, **{
+        k: v for k, v in errors.items() if k == stats.BLOCK or k.endswith('/mpjpe')})
   data = dict(fingerprint=fingerprint(config, seed, keep), seed=int(seed), runs=list(keep),
               minutes=out['minutes'], provenance=provenance.history_of(workdir),
               scores={r: out[r] for r in roles})
@@ -317,7 +315,7 @@ def _errors_file(split: str) -> str:
 
 def _errors(per_seed: dict, split: str) -> dict:
   name = _errors_file(split)
-  return {s: dict(np.load(os.path.join(r['workdir'], name))) for s, r in per_seed.items()}
+  return {s: arrays_lib.load_npz(os.path.join(r['workdir'], name)) for s, r in per_seed.items()}
 
 
 def _trains_on_validation(config, name: str) -> bool:
